@@ -1,0 +1,19 @@
+"""Shared test set-up: no network at start-up, small SynthCity folders built once per session."""
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import pytest
+
+from crossview.data.synthcity import SynthCityConfig, generate
+
+
+@pytest.fixture(scope="session")
+def synthcity_dir(tmp_path_factory):
+    """Eight demo-size SynthCity pairs with labels (6 train, 1 val, 1 test)."""
+    root = tmp_path_factory.mktemp("synthcity")
+    generate(root, num=8, seed=123, cfg=SynthCityConfig(), train_frac=0.75, val_frac=0.125, labels=True,
+             progress=False)
+    return root
