@@ -1,0 +1,46 @@
+"""Metrics. Retrieval: Recall@K of cross-view geo-localization."""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+
+def recall_at_k(query: torch.Tensor, database: torch.Tensor, ks: tuple[int, ...] = (1, 5, 10)) -> dict[str, float]:
+    """Recall@K for queries whose true match is the database entry with the same index.
+
+    Also ``r1_percent``: Recall@K with K = int(0.01 N) + 1 (the usual top-1% of the database). Fractions.
+    """
+    if query.shape != database.shape:
+        raise ValueError(f"query and database must pair up one to one, got {tuple(query.shape)} and "
+                         f"{tuple(database.shape)}")
+    n = query.shape[0]
+    ranks = torch.empty(n, dtype=torch.long)
+    for start in range(0, n, 1024):  # chunks keep memory flat on large sets
+        sim = query[start:start + 1024] @ database.T
+        true = sim[torch.arange(sim.shape[0]), torch.arange(start, start + sim.shape[0])]
+        ranks[start:start + sim.shape[0]] = (sim > true[:, None]).sum(1).cpu()
+    out = {f"r{k}": float((ranks < k).float().mean()) for k in ks}
+    out["r1_percent"] = float((ranks < int(0.01 * n) + 1).float().mean())
+    return out
+
+
+@torch.no_grad()
+def embed_pairs(model, dataset: Dataset, batch_size: int = 64, device: str | torch.device = "cpu",
+                workers: int = 0, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Embeddings (aerial, ground) of every pair of a dataset with a two-branch SAIG model."""
+    model.eval()
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers)
+    aerial, ground = [], []
+    for a, g in tqdm(loader, desc="embedding", unit="batch", disable=not progress):
+        ea, eg = model(a.to(device), g.to(device))
+        aerial.append(ea.float().cpu())
+        ground.append(eg.float().cpu())
+    return torch.cat(aerial), torch.cat(ground)
+
+
+def retrieval_metrics(aerial: torch.Tensor, ground: torch.Tensor) -> dict:
+    """Ground queries against the aerial database (the standard direction), and the reverse under
+    ``aerial_query``."""
+    return {**recall_at_k(ground, aerial), "aerial_query": recall_at_k(aerial, ground), "num_pairs": len(aerial)}

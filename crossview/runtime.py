@@ -1,0 +1,159 @@
+"""What every training entry point needs: device, seeds, DDP set-up, a JSONL log and loss curves."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+log = logging.getLogger(__name__)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """CUDA when available (or asked for), else CPU; nothing assumes a GPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+@dataclass(frozen=True)
+class Distributed:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed(device: torch.device) -> Distributed:
+    """Join the process group when launched by torchrun (RANK and WORLD_SIZE set); gloo on CPU, nccl on CUDA."""
+    if "RANK" not in os.environ or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return Distributed()
+    rank, world, local = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ["LOCAL_RANK"])
+    if device.type == "cuda":
+        torch.cuda.set_device(local)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Distributed(rank, world, local)
+
+
+def cleanup_distributed(d: Distributed) -> None:
+    if d.enabled and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def setup_logging(run_dir: Path | None = None, is_main: bool = True) -> None:
+    level = logging.INFO if is_main else logging.WARNING
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if run_dir is not None and is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(run_dir / "train.log"))
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True)
+
+
+class JsonlLog:
+    """One JSON object per line; on resume, lines past the resumed step are dropped so curves stay clean."""
+
+    def __init__(self, path: Path, resume_step: int | None = None):
+        self.path = path
+        if resume_step is not None and path.is_file():
+            kept = [line for line in path.read_text().splitlines()
+                    if line.strip() and json.loads(line).get("step", 0) <= resume_step]
+            path.write_text("".join(line + "\n" for line in kept))
+        elif resume_step is None and path.exists():
+            path.unlink()
+
+    def write(self, record: dict) -> None:
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def read(self) -> list[dict]:
+        if not self.path.is_file():
+            return []
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+
+
+def plot_curves(records: list[dict], out: Path, title: str) -> None:
+    """One panel per numeric key (other than step/epoch/time) against the step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = sorted({k for r in records for k, v in r.items()
+                   if isinstance(v, int | float) and k not in ("step", "epoch", "time", "lr")})
+    if not keys:
+        return
+    cols = min(4, len(keys))
+    rows = (len(keys) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
+    for ax, key in zip(axes.flat, keys, strict=False):
+        pts = [(r["step"], r[key]) for r in records if key in r and "step" in r]
+        if pts:
+            ax.plot(*zip(*pts, strict=True), marker="." if len(pts) < 50 else None)
+        ax.set_title(key)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(keys):]:
+        ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    tmp = out.with_name(f".{out.name}.tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    os.replace(tmp, out)
+
+
+def epoch_order(n: int, epoch: int, seed: int, batch: int, rank: int = 0, world: int = 1) -> list[int]:
+    """This rank's sample indices for an epoch: a seeded permutation cut to whole global batches."""
+    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    perm = torch.randperm(n, generator=g)
+    usable = n - n % (batch * world)
+    return perm[:usable][rank::world].tolist()
+
+
+def epoch_loader(dataset, epoch: int, skip_batches: int, batch_size: int, seed: int, dist: Distributed,
+                 workers: int) -> torch.utils.data.DataLoader:
+    """The rest of an epoch's batches after ``skip_batches``: the same order whether or not the run resumed.
+
+    The loader gets its own torch.Generator so that building it never draws from the global RNG, which
+    training uses for noise and augmentation and restores on resume.
+    """
+    order = epoch_order(len(dataset), epoch, seed, batch_size, dist.rank, dist.world_size)
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=order[skip_batches * batch_size:],
+                                       num_workers=workers, drop_last=True, generator=torch.Generator())
+
+
+def add_dataclass_arguments(parser, config_cls, helps: dict[str, str], choices: dict[str, list] | None = None) -> None:
+    """One --flag per field of a config dataclass (booleans as --x / --no-x), each with its help and default."""
+    import argparse
+    import dataclasses
+
+    defaults = config_cls()
+    for f in dataclasses.fields(config_cls):
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=helps[f.name])
+        else:
+            parser.add_argument(flag, type=type(default), default=default, choices=(choices or {}).get(f.name),
+                                help=f"{helps[f.name]} (default: {default!r})")

@@ -1,0 +1,208 @@
+"""One training step of the retrieval-guided GAN (paper sections 3.4 and 5.1), independent of any CLI.
+
+``GANTrainer`` holds the generator, the discriminators, their optimizers and the frozen SAIG-S, and
+``train_step(source, target, step)`` runs one discriminator and one generator update:
+
+D:  eq. 6 hinge on (real, condition), (fake, condition), (real, someone else's condition), for the full-size
+    and the coarse discriminator, all images through DiffAug (Color + Cutout).
+G:  eq. 12 = adv (eq. 11) + 50 L1 (eq. 7) + 50 perceptual (eq. 8) + 10 identity (eq. 9) + lambda_div
+    diversity (eq. 10, every 4th step).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from crossview.augment import diff_augment
+from crossview.losses import (
+    LossWeights,
+    d_hinge,
+    diversity,
+    g_adversarial,
+    identity,
+    perceptual,
+    reconstruction,
+)
+from crossview.models.discriminator import OneWayDiscriminator
+from crossview.models.embedder import SAIG
+from crossview.models.generator import Generator
+from crossview.models.vgg import load_vgg16
+from crossview.presets import get_preset
+
+log = logging.getLogger(__name__)
+
+DIRECTIONS = {"a2g": ("aerial", "ground"), "g2a": ("ground", "aerial")}  # (source view, target view)
+
+
+@dataclass
+class GANConfig:
+    direction: str = "a2g"
+    preset: str = "demo"
+    lr_g: float = 1e-4
+    lr_d: float = 4e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    lambda_rec: float = 50.0
+    lambda_perc: float = 50.0
+    lambda_id: float = 10.0
+    lambda_div: float = 0.1
+    div_every: int = 4
+    diffaug: bool = True
+    vgg16_weights: str = ""  # a safetensors file or hub repo; empty: the frozen SAIG-S stem features
+    # Ablations (paper table 4); the defaults are the full model.
+    embedder: bool = True  # False: a trainable encoder replaces the frozen SAIG-S (i)
+    attn_adain: bool = True  # False: plain AdaIN, M = 1 (ii)
+    style: bool = True  # False: no mapping network / AdaIN(w) (iii)
+    retrieval: bool = True  # False: the normalisation layers do not see r~ (iv)
+    same_structure: bool = False  # True: ResBlock-S at every stage (v)
+    coarse_d: bool = True  # False: no discriminator on the coarse output (vi)
+
+    @property
+    def weights(self) -> LossWeights:
+        return LossWeights(self.lambda_rec, self.lambda_perc, self.lambda_id, self.lambda_div, self.div_every)
+
+
+def build_generator(cfg: GANConfig, embed_dim: int) -> Generator:
+    p = get_preset(cfg.preset)
+    source_view, target_view = DIRECTIONS[cfg.direction]
+    sizes = {"aerial": p.aerial_size, "ground": p.ground_size}
+    return Generator(target_size=sizes[target_view], embed_dim=embed_dim, channels=p.g_channels,
+                     fc_channels=p.g_fc_channels, cond_dim=p.g_cond_dim, z_dim=p.z_dim, w_dim=p.w_dim,
+                     noise_channels=p.noise_channels, attentional=cfg.attn_adain, use_style=cfg.style,
+                     use_retrieval=cfg.retrieval, same_structure=cfg.same_structure,
+                     own_encoder_size=None if cfg.embedder else sizes[source_view])
+
+
+def build_discriminator(cfg: GANConfig, image_size: tuple[int, int], embed_dim: int) -> OneWayDiscriminator:
+    p = get_preset(cfg.preset)
+    return OneWayDiscriminator(image_size, embed_dim, p.d_channels, p.d_cond_channels)
+
+
+class GANTrainer:
+    def __init__(self, cfg: GANConfig, saig: SAIG, device: torch.device | str = "cpu"):
+        if cfg.direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {sorted(DIRECTIONS)}, got {cfg.direction!r}")
+        self.cfg, self.device = cfg, torch.device(device)
+        self.source_view, self.target_view = DIRECTIONS[cfg.direction]
+        self.saig = saig.to(self.device).eval().requires_grad_(False)
+        embed_dim = saig.embed_dim
+        self.G = build_generator(cfg, embed_dim).to(self.device)
+        self.D = build_discriminator(cfg, self.G.target_size, embed_dim).to(self.device)
+        self.D_coarse = build_discriminator(cfg, self.G.coarse_size, embed_dim).to(self.device) \
+            if cfg.coarse_d else None
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas)
+        d_params = list(self.D.parameters()) + (list(self.D_coarse.parameters()) if self.D_coarse else [])
+        self.opt_d = torch.optim.Adam(d_params, lr=cfg.lr_d, betas=betas)
+        if cfg.vgg16_weights:
+            self.features: nn.Module | None = load_vgg16(cfg.vgg16_weights).to(self.device)
+            self.perceptual_source = f"vgg16 ({cfg.vgg16_weights})"
+        else:
+            self.features = None  # the stem features come with the identity loss's SAIG pass
+            self.perceptual_source = "saig-s stem features (no VGG16 weights given)"
+        # The networks the step calls; train/generator.py swaps in DDP wrappers.
+        self.g, self.d, self.d_coarse = self.G, self.D, self.D_coarse
+
+    @property
+    def target_branch(self):
+        return self.saig.branch(self.target_view)
+
+    def modules(self) -> dict[str, nn.Module]:
+        mods = {"generator": self.G, "discriminator": self.D}
+        return mods | ({"discriminator_coarse": self.D_coarse} if self.D_coarse else {})
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"g": self.opt_g, "d": self.opt_d}
+
+    def source_embedding(self, source: torch.Tensor) -> torch.Tensor:
+        """r~: the frozen SAIG-S source branch, or the generator's own encoder in the 'w/o embedder' ablation."""
+        if self.G.encoder is not None:
+            return self.G.encoder(source)
+        with torch.no_grad():
+            return self.saig.embed(source, self.source_view)
+
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x) if self.cfg.diffaug else x
+
+    def _d_scores(self, disc: nn.Module, real: torch.Tensor, fake: torch.Tensor, e: torch.Tensor):
+        """D on (real, e), (fake, e), (real, e rolled by one: a mismatched pair) in a single call."""
+        images = self._augment(torch.cat([real, fake, real]))
+        scores = disc(images, torch.cat([e, e, e.roll(1, dims=0)]))
+        return scores.chunk(3)
+
+    def train_step(self, source: torch.Tensor, target: torch.Tensor, step: int) -> dict[str, float]:
+        w = self.cfg.weights
+        source, target = source.to(self.device), target.to(self.device)
+        n = source.shape[0]
+        if n < 2:
+            raise ValueError("a batch needs at least 2 pairs (mismatched pairs are drawn within the batch)")
+        target_coarse = F.interpolate(target, size=self.G.coarse_size, mode="area")  # X'_t
+        e = self.source_embedding(source)
+        z, z_local = self.G.sample_noise(n, device=self.device)
+
+        # ---- discriminator (eq. 6) ----
+        with torch.no_grad():
+            fake = self.g(e.detach(), z, z_local)
+        real_s, fake_s, mis_s = self._d_scores(self.d, target, fake.image, e.detach())
+        d_loss = d_hinge(real_s, fake_s, mis_s)
+        logs = {"d_real": real_s.mean().item(), "d_fake": fake_s.mean().item(), "d_mismatch": mis_s.mean().item()}
+        if self.d_coarse is not None:
+            d_loss = d_loss + d_hinge(*self._d_scores(self.d_coarse, target_coarse, fake.coarse, e.detach()))
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+
+        # ---- generator (eq. 12) ----
+        with_div = w.div > 0 and step % w.div_every == 0
+        if with_div:  # the second sample for eq. 10 rides in the same forward pass
+            z_local2 = torch.randn_like(z_local)
+            both = self.g(torch.cat([e, e]), torch.cat([z, z]), torch.cat([z_local, z_local2]))
+            out_image, out2_image = both.image.chunk(2)
+            out_coarse = both.coarse[:n]
+        else:
+            out = self.g(e, z, z_local)
+            out_image, out_coarse = out.image, out.coarse
+        adv = g_adversarial(self.d(self._augment(out_image), e))
+        if self.d_coarse is not None:
+            adv = adv + g_adversarial(self.d_coarse(self._augment(out_coarse), e))
+        rec = reconstruction(target, out_image)
+        branch, full = self.target_branch, self.G.target_size
+        with torch.no_grad():
+            r_t, stem_t = branch(target, return_stem=True)
+            r_tc = branch(F.interpolate(target_coarse, size=full, mode="bilinear", align_corners=False))
+        r_o, stem_o = branch(out_image, return_stem=True)
+        r_oc = branch(F.interpolate(out_coarse, size=full, mode="bilinear", align_corners=False))
+        if self.features is not None:
+            with torch.no_grad():
+                phi_t = self.features(target)
+            perc = perceptual(phi_t, self.features(out_image))
+        else:
+            perc = perceptual(stem_t, stem_o)
+        id_loss = identity(r_o, r_t, r_oc, r_tc)
+        g_loss = adv + w.rec * rec + w.perc * perc + w.id * id_loss
+        if with_div:
+            div = diversity(z_local, z_local2, out_image, out2_image)
+            g_loss = g_loss + w.div * div
+            logs["diversity"] = div.item()
+        if not torch.isfinite(g_loss) or not torch.isfinite(d_loss):
+            raise FloatingPointError(f"non-finite loss at step {step}: d {d_loss.item()}, g {g_loss.item()}")
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        return logs | {"d_loss": d_loss.item(), "g_loss": g_loss.item(), "g_adv": adv.item(), "l1": rec.item(),
+                       "perceptual": perc.item(), "identity": id_loss.item()}
+
+    @torch.no_grad()
+    def sample(self, source: torch.Tensor, seed: int = 0):
+        """G's output for a batch with noise from a fixed seed (for sample grids)."""
+        self.G.eval()
+        gen = torch.Generator().manual_seed(seed)
+        z, z_local = self.G.sample_noise(source.shape[0], gen, self.device)
+        out = self.G(self.source_embedding(source.to(self.device)), z, z_local)
+        self.G.train()
+        return out

@@ -1,0 +1,181 @@
+"""SAIG embedder: shapes, losses on hand-made cases, overfitting, save/load, training CLI, DDP."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from crossview.augment import rotate_flip_pair
+from crossview.checkpoint import CheckpointError, load_model, save_model
+from crossview.losses import info_nce, soft_margin_triplet
+from crossview.metrics import recall_at_k
+from crossview.models.embedder import SAIG
+
+
+@pytest.fixture
+def tiny():
+    torch.manual_seed(0)
+    return SAIG.from_preset("tiny", "s")
+
+
+def test_shapes_and_normalisation(tiny):
+    a, g = torch.rand(3, 3, 32, 32) * 2 - 1, torch.rand(3, 3, 16, 64) * 2 - 1
+    ea, eg = tiny(a, g)
+    assert ea.shape == (3, tiny.embed_dim) == eg.shape and tiny.embed_dim == 8 * 32
+    assert torch.allclose(ea.norm(dim=1), torch.ones(3), atol=1e-5)
+    assert torch.allclose(eg.norm(dim=1), torch.ones(3), atol=1e-5)
+    gap = SAIG.from_preset("tiny", "s", head="gap")
+    assert gap(a, g)[0].shape == (3, 32)
+    assert len(SAIG.from_preset("tiny", "d").aerial.blocks) == 3
+
+
+def test_paper_preset_parameter_count():
+    """Paper: one SAIG-S branch has about 9.1M parameters (backbone; our SMD head adds 0.53M)."""
+    model = SAIG.from_preset("paper", "s")
+    branch = sum(p.numel() for p in model.ground.parameters())
+    head = sum(p.numel() for p in model.ground.head.parameters())
+    assert abs((branch - head) - 9.1e6) < 0.05e6
+    assert model.ground.tokens == 8 * 32 and model.aerial.tokens == 16 * 16
+
+
+def test_branches_are_not_shared(tiny):
+    assert tiny.aerial.stem.proj.weight.data_ptr() != tiny.ground.stem.proj.weight.data_ptr()
+
+
+def test_triplet_loss_hand_made_cases():
+    e = F.normalize(torch.eye(4), dim=1)
+    matched = soft_margin_triplet(e, e)  # d_pos = 0, d_neg = 2: log(1 + e^-20)
+    assert torch.isclose(matched, torch.log1p(torch.exp(torch.tensor(-20.0))), atol=1e-7)
+    swapped = soft_margin_triplet(e, e[[1, 0, 3, 2]])  # each positive is as far as possible
+    assert swapped > 6.0
+    # Identical embeddings for everyone: d_pos = d_neg, loss = log 2.
+    same = F.normalize(torch.ones(4, 8), dim=1)
+    assert torch.isclose(soft_margin_triplet(same, same), torch.log(torch.tensor(2.0)), atol=1e-6)
+
+
+def test_infonce_hand_made_cases():
+    e = F.normalize(torch.eye(4), dim=1)
+    assert info_nce(e, e) < 1e-6
+    assert info_nce(e, e[[1, 0, 3, 2]]) > 40
+
+
+def test_recall_at_k_constructed_case():
+    db = F.normalize(torch.eye(5), dim=1)
+    query = db[[0, 1, 2, 4, 3]]  # queries 3 and 4 find the other's match first
+    r = recall_at_k(query, db)
+    assert r["r1"] == pytest.approx(0.6) and r["r5"] == 1.0 and r["r1_percent"] == pytest.approx(0.6)
+    noisy = db + 0.6 * torch.eye(5)[[1, 2, 3, 4, 0]]  # second best is the next entry
+    r = recall_at_k(F.normalize(noisy, dim=1), db, ks=(1, 2))
+    assert r["r1"] == 1.0 and r["r2"] == 1.0
+
+
+def test_small_batch_overfits(tiny):
+    torch.manual_seed(1)
+    a, g = torch.rand(8, 3, 32, 32) * 2 - 1, torch.rand(8, 3, 16, 64) * 2 - 1
+    opt = torch.optim.AdamW(tiny.parameters(), lr=3e-3)
+    tiny.train()
+    first = None
+    for _ in range(40):
+        loss = soft_margin_triplet(*tiny(a, g))
+        first = first if first is not None else loss.item()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    tiny.eval()
+    with torch.no_grad():
+        ea, eg = tiny(a, g)
+    assert loss.item() < first / 3
+    assert recall_at_k(eg, ea)["r1"] == 1.0
+
+
+def test_save_load_round_trip_and_errors(tiny, tmp_path):
+    save_model(tiny, tmp_path / "m")
+    assert {"config.json", "model.safetensors"} <= {p.name for p in (tmp_path / "m").iterdir()}
+    loaded = load_model(SAIG, tmp_path / "m")
+    x = torch.rand(2, 3, 32, 32)
+    tiny.eval()
+    with torch.no_grad():
+        assert torch.equal(tiny.aerial(x), loaded.aerial(x))
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["depth"] == 2
+    # Truncated weights, a config that does not match them, a missing folder: clear errors naming the file.
+    weights = tmp_path / "m" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match=r"model\.safetensors"):
+        load_model(SAIG, tmp_path / "m")
+    save_model(tiny, tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config | {"dim": 64, "heads": 2}))
+    with pytest.raises(CheckpointError, match="wrong shape"):
+        load_model(SAIG, tmp_path / "m")
+    with pytest.raises(CheckpointError, match="not found"):
+        load_model(SAIG, tmp_path / "nowhere")
+
+
+def test_rotate_flip_keeps_the_views_consistent(synthcity_dir):
+    """Rotating/mirroring both label maps together keeps the ground->aerial projection agreeing."""
+    import numpy as np
+    from PIL import Image
+
+    from tests.test_synthcity import GROUND_PLANE, project_ground_to_aerial
+
+    meta = json.loads((synthcity_dir / "meta.json").read_text())
+    rates = {}
+    for k, flip in [(0, False), (1, False), (3, True), (2, True)]:
+        agree = total = 0
+        for name in sorted(p.name for p in (synthcity_dir / "aerial").glob("*.png"))[:4]:
+            a = torch.from_numpy(np.array(Image.open(synthcity_dir / "labels" / "aerial" / name)))[None]
+            g = torch.from_numpy(np.array(Image.open(synthcity_dir / "labels" / "ground" / name)))[None]
+            a, g = (t[0].numpy() for t in rotate_flip_pair(a, g, k, flip))
+            rows, cols = np.nonzero(np.isin(g, GROUND_PLANE))
+            r, c = project_ground_to_aerial(meta, rows, cols)
+            inside = (r >= 0) & (r < 128) & (c >= 0) & (c < 128)
+            gc, ac = g[rows[inside], cols[inside]], a[r[inside].astype(int), c[inside].astype(int)]
+            visible = np.isin(ac, GROUND_PLANE)
+            agree += int((gc[visible] == ac[visible]).sum())
+            total += int(visible.sum())
+        rates[(k, flip)] = agree / total
+    assert min(rates.values()) > 0.95, rates
+
+
+def _run(args, **kw):
+    env = {**os.environ, "PYTHONPATH": os.getcwd(), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=300, **kw)
+
+
+def test_training_cli_runs_resumes_and_evaluates(synthcity_dir, tmp_path):
+    out = tmp_path / "run"
+    common = ["-m", "train.embedder", "--data", str(synthcity_dir), "--out", str(out), "--preset", "tiny",
+              "--batch-size", "3", "--workers", "0", "--eval-every", "2", "--checkpoint-every", "1",
+              "--warmup-steps", "1"]
+    r = _run([*common, "--epochs", "2"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (out / "model" / "model.safetensors").is_file() and (out / "curves.png").is_file()
+    records = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    assert any("val_r1" in rec for rec in records)
+    r = _run([*common, "--epochs", "3", "--resume"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "resumed from" in r.stderr and "step 4" in r.stderr
+    report = tmp_path / "eval.json"
+    r = _run(["-m", "train.evaluate", "--retrieval", "--model", str(out / "model"), "--data", str(synthcity_dir),
+              "--split", "train", "--out", str(report)])
+    assert r.returncode == 0, r.stderr[-2000:]
+    result = json.loads(report.read_text())
+    for key in ("r1", "r5", "r10", "r1_percent"):
+        assert 0 <= result[key] <= 1 and 0 <= result["aerial_query"][key] <= 1
+    assert result["num_pairs"] == 6
+
+
+def test_ddp_two_cpu_processes(synthcity_dir, tmp_path):
+    out = tmp_path / "ddp"
+    r = _run(["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517", "-m",
+              "train.embedder", "--data", str(synthcity_dir), "--out", str(out), "--preset", "tiny",
+              "--batch-size", "2", "--workers", "0", "--epochs", "2", "--eval-every", "100",
+              "--device", "cpu"])
+    assert r.returncode == 0, r.stderr[-3000:]
+    config = json.loads((out / "config.json").read_text())
+    assert config["world_size"] == 2 and config["steps"] == 2  # 6 pairs / (2 x 2) = 1 step per epoch
+    assert (out / "model" / "model.safetensors").is_file()

@@ -1,0 +1,212 @@
+"""Train the retrieval-guided generator for one direction (paper sections 3.3-3.4, 5.1).
+
+    python -m train.generator --direction a2g --data data/synthcity --saig-s assets/checkpoints/saig-s \\
+        --out runs/gen-a2g
+    torchrun --nproc_per_node 2 -m train.generator --direction g2a ...       # DDP
+    python -m train.generator ... --resume                                    # continue exactly
+
+Ablations (paper table 4): --no-embedder, --no-attn-adain, --no-style, --no-retrieval, --same-structure,
+--no-coarse-d. Writes to --out: train.log, log.jsonl (every loss), curves.png, samples/step-*.png
+(source | coarse | synthesized | target), checkpoints/ (resumable: models, optimizers, RNG states),
+generator/ (config.json + model.safetensors) and config.json (the run's settings, including which features
+the perceptual loss used).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from crossview.checkpoint import TrainingCheckpointer, load_model, save_model, write_json_atomic
+from crossview.data import open_pairs
+from crossview.data.pairs import tensor_to_image
+from crossview.models.embedder import SAIG
+from crossview.runtime import (
+    JsonlLog,
+    add_dataclass_arguments,
+    cleanup_distributed,
+    epoch_loader,
+    pick_device,
+    plot_curves,
+    seed_everything,
+    setup_distributed,
+    setup_logging,
+)
+from crossview.trainer import GANConfig, GANTrainer
+from crossview.visualize import make_grid
+
+log = logging.getLogger("train.generator")
+
+
+@dataclass
+class GeneratorTrainConfig(GANConfig):
+    data: str = "data/synthcity"
+    saig_s: str = "assets/checkpoints/saig-s"  # the frozen guide
+    out: str = "runs/gen-a2g"
+    batch_size: int = 16  # per process
+    epochs: float = 20.0
+    max_steps: int = 0  # stop early at this step (0: run all epochs); the schedule does not depend on it
+    workers: int = 1
+    seed: int = 0
+    log_every: int = 10
+    sample_every: int = 500
+    checkpoint_every: int = 200
+    device: str = "auto"
+    resume: bool = False
+
+
+def save_samples(trainer: GANTrainer, source: torch.Tensor, target: torch.Tensor, path: Path) -> None:
+    out = trainer.sample(source, seed=0)
+    rows = []
+    for i in range(source.shape[0]):
+        coarse = F.interpolate(out.coarse[i:i + 1], size=trainer.G.target_size, mode="nearest")[0]
+        rows.append([tensor_to_image(source[i]), tensor_to_image(coarse), tensor_to_image(out.image[i]),
+                     tensor_to_image(target[i])])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    make_grid(rows).save(path)
+
+
+def train(cfg: GeneratorTrainConfig) -> dict:
+    device = pick_device(cfg.device)
+    dist = setup_distributed(device)
+    if dist.enabled and device.type == "cuda":
+        device = torch.device("cuda", dist.local_rank)
+    out = Path(cfg.out)
+    setup_logging(out, dist.is_main)
+    seed_everything(cfg.seed + dist.rank)
+
+    saig = load_model(SAIG, cfg.saig_s, device)
+    gan_cfg = GANConfig(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(GANConfig)})
+    trainer = GANTrainer(gan_cfg, saig, device)
+    src_view, tgt_view = trainer.source_view, trainer.target_view
+    train_set = open_pairs(cfg.data, "train", saig.aerial_size, saig.ground_size)
+    val_set = open_pairs(cfg.data, "val", saig.aerial_size, saig.ground_size)
+    steps_per_epoch = len(train_set) // (cfg.batch_size * dist.world_size)
+    if steps_per_epoch == 0:
+        raise ValueError(f"{len(train_set)} training pairs are fewer than one batch of "
+                         f"{cfg.batch_size * dist.world_size}")
+    total_steps = int(cfg.epochs * steps_per_epoch)
+    stop_at = min(total_steps, cfg.max_steps) if cfg.max_steps else total_steps
+
+    checkpointer = TrainingCheckpointer(out)
+    step = 0
+    if cfg.resume and checkpointer.latest() is not None:
+        state = checkpointer.restore(trainer.modules(), trainer.optimizers(), device=device)
+        step = state["step"]
+        log.info("resumed from %s at step %d", state["path"], step)
+    elif cfg.resume:
+        log.info("no checkpoint under %s yet: starting from scratch", out)
+    if dist.enabled:  # every module is called once per backward, so DDP needs no special flags but this one
+        wrap = {"find_unused_parameters": True}
+        trainer.g = DistributedDataParallel(trainer.G, **wrap)
+        trainer.d = DistributedDataParallel(trainer.D, **wrap)
+        if trainer.D_coarse is not None:
+            trainer.d_coarse = DistributedDataParallel(trainer.D_coarse, **wrap)
+
+    history = JsonlLog(out / "log.jsonl", resume_step=step if cfg.resume else None) if dist.is_main else None
+    if dist.is_main:
+        n_g = sum(p.numel() for p in trainer.G.parameters())
+        write_json_atomic(out / "config.json", {
+            "train": dataclasses.asdict(cfg), "generator": trainer.G._hub_mixin_config,
+            "perceptual_features": trainer.perceptual_source, "train_pairs": len(train_set),
+            "steps": total_steps, "world_size": dist.world_size, "device": str(device), "generator_params": n_g})
+        log.info("%s (%s): generator %.2fM parameters; perceptual loss on %s; %d pairs, %d steps of %d x %d",
+                 cfg.direction, cfg.preset, n_g / 1e6, trainer.perceptual_source, len(train_set), total_steps,
+                 cfg.batch_size, dist.world_size)
+    a_fixed, g_fixed = (torch.stack(t) for t in zip(*[val_set[i] for i in range(min(6, len(val_set)))],
+                                                   strict=True))
+    fixed = {"aerial": a_fixed, "ground": g_fixed}
+
+    bar = tqdm(total=stop_at, initial=step, desc=f"G {cfg.direction}", unit="step", disable=not dist.is_main)
+    t_last, running = time.time(), []
+    while step < stop_at:
+        epoch, done_in_epoch = divmod(step, steps_per_epoch)
+        for aerial, ground in epoch_loader(train_set, epoch, done_in_epoch, cfg.batch_size, cfg.seed, dist,
+                                           cfg.workers):
+            batch = {"aerial": aerial, "ground": ground}
+            try:
+                logs = trainer.train_step(batch[src_view], batch[tgt_view], step)
+            except FloatingPointError as e:
+                log.error("%s; stopping. The last good checkpoint is %s", e, checkpointer.latest())
+                raise
+            step += 1
+            running.append(logs)
+            bar.update()
+            bar.set_postfix(l1=f"{logs['l1']:.3f}", d=f"{logs['d_loss']:.2f}")
+            if dist.is_main and (step % cfg.log_every == 0 or step == stop_at):
+                now = time.time()
+                keys = {k for r in running for k in r}
+                mean = {k: sum(r[k] for r in running if k in r) / sum(k in r for r in running) for k in keys}
+                history.write({"step": step, "epoch": step / steps_per_epoch, **mean,
+                               "sec_per_step": (now - t_last) / len(running)})
+                t_last, running = now, []
+            if dist.is_main and (step % cfg.sample_every == 0 or step == stop_at):
+                save_samples(trainer, fixed[src_view], fixed[tgt_view], out / "samples" / f"step-{step:07d}.png")
+                plot_curves(history.read(), out / "curves.png", f"generator {cfg.direction}")
+            if dist.is_main and (step % cfg.checkpoint_every == 0 or step == stop_at):
+                checkpointer.save(step, trainer.modules(), trainer.optimizers())
+            if step >= stop_at:
+                break
+    bar.close()
+    if dist.is_main:
+        save_model(trainer.G, out / "generator")
+        log.info("done at step %d: generator in %s", step, out / "generator")
+    cleanup_distributed(dist)
+    return {"step": step}
+
+
+HELPS = {
+    "direction": "a2g (aerial -> ground panorama) or g2a (panorama -> aerial)",
+    "preset": "sizes and widths: paper, demo or tiny (must match the embedder's)",
+    "lr_g": "generator Adam learning rate", "lr_d": "discriminator Adam learning rate",
+    "beta1": "Adam beta1", "beta2": "Adam beta2",
+    "lambda_rec": "weight of the L1 reconstruction loss (eq. 7)",
+    "lambda_perc": "weight of the perceptual loss (eq. 8)",
+    "lambda_id": "weight of the identity loss (eq. 9)",
+    "lambda_div": "weight of the diversity loss (eq. 10): 0.1 for CVUSA/CVACT, 1 for VIGOR-GEN",
+    "div_every": "compute the diversity loss every this many steps",
+    "diffaug": "DiffAug Color + Cutout on every image the discriminators see",
+    "vgg16_weights": "VGG16 safetensors for the perceptual loss: a file, 'repo_id' or 'repo_id:filename'; "
+                     "empty uses the frozen SAIG-S stem features",
+    "saig_s": "the frozen SAIG-S model folder (or hub repo id) that guides the generator",
+    "embedder": "guide G with the frozen SAIG-S (--no-embedder: a trainable encoder instead, ablation i)",
+    "attn_adain": "Attentional AdaIN (--no-attn-adain: plain AdaIN, ablation ii)",
+    "style": "style code through the mapping network (--no-style: ablation iii)",
+    "retrieval": "retrieval embedding in the normalisation layers (--no-retrieval: ablation iv)",
+    "same_structure": "ResBlock-S at every stage (ablation v)",
+    "coarse_d": "the coarse discriminator (--no-coarse-d: ablation vi)",
+    "data": "dataset folder (pairs layout, CVUSA, CVACT or VIGOR); uses its train and val splits",
+    "out": "run folder", "batch_size": "pairs per process per step",
+    "epochs": "passes over the training split (fractions allowed)",
+    "max_steps": "stop at this step (0: all epochs); the learning-rate schedule is constant, so resuming "
+                 "with a larger value continues the same run",
+    "workers": "DataLoader worker processes", "seed": "random seed",
+    "log_every": "steps between log.jsonl records", "sample_every": "steps between sample grids",
+    "checkpoint_every": "steps between resumable checkpoints", "device": "auto (CUDA if available), cpu or cuda",
+    "resume": "continue exactly from the newest complete checkpoint in --out",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m train.generator", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_dataclass_arguments(p, GeneratorTrainConfig, HELPS,
+                            {"direction": ["a2g", "g2a"], "preset": ["paper", "demo", "tiny"]})
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    train(GeneratorTrainConfig(**vars(build_parser().parse_args(argv))))
+
+
+if __name__ == "__main__":
+    main()
