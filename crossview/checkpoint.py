@@ -44,7 +44,7 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def _replace_dir(tmp: Path, target: Path) -> None:
+def replace_dir(tmp: Path, target: Path) -> None:
     """Move a finished folder into place; an older folder of that name is removed only afterwards."""
     old = target.with_name(f".{target.name}.old")
     if old.exists():
@@ -63,7 +63,7 @@ def save_model(model: nn.Module, directory: str | Path) -> Path:
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.", suffix=".tmp"))
     try:
         model.save_pretrained(tmp)
-        _replace_dir(tmp, directory)
+        replace_dir(tmp, directory)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -221,7 +221,7 @@ class TrainingCheckpointer:
             for f in tmp.iterdir():  # make the data durable before the rename publishes it
                 with open(f, "rb") as fh:
                     os.fsync(fh.fileno())
-            _replace_dir(tmp, self.root / name)
+            replace_dir(tmp, self.root / name)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp)

@@ -22,11 +22,13 @@ class Preset:
     saig_s_depth: int = 11
     saig_d_depth: int = 22
     # Generator (paper section 3.3): widths from the 4 px start map up to the full size, one per level.
-    g_channels: tuple[int, ...] = (512, 512, 512, 512, 320, 160, 64)  # 25.9M parameters at CVUSA a2g sizes
-    g_fc_channels: int = 16  # the FC from r~ writes this many channels at 4 px, a 3x3 conv widens them
-    g_cond_dim: int = 256  # width of r~ after the Attn-AdaIN MLPs' shared first layer
+    # Widths fall 4x per level above 8 px so that compute stays below Pix2Pix's; most of the 25.9M parameters
+    # (paper table 6, CVUSA a2g) sit where they cost almost no FLOPs: the input FC and the 4-8 px stages.
+    g_channels: tuple[int, ...] = (512, 512, 128, 64, 32, 16, 8)
+    g_fc_channels: int = 78  # the FC from r~ writes this many channels at 4 px, a 3x3 conv widens them
+    g_cond_dim: int = 512  # width of r~ after the Attn-AdaIN MLPs' shared first layer
     z_dim: int = 128
-    w_dim: int = 256
+    w_dim: int = 512
     noise_channels: int = 16
     # Discriminators: widths from full size down to 4 px, and the projected embedding's channels.
     d_channels: tuple[int, ...] = (32, 64, 128, 256, 512, 512, 512)
@@ -44,7 +46,7 @@ PRESETS: dict[str, Preset] = {
                    saig_stem=(32, 64, 64, 128, 128, 256), saig_dim=192, saig_heads=6,
                    g_channels=(256, 128, 64, 32, 16, 16), g_fc_channels=32, g_cond_dim=256, z_dim=64, w_dim=128,
                    noise_channels=8, d_channels=(16, 32, 64, 128, 128, 128), d_cond_channels=64,
-                   p2p_ngf=16, p2p_ndf=32),
+                   p2p_ngf=32, p2p_ndf=32),
     "tiny": Preset("tiny", aerial_size=(32, 32), ground_size=(16, 64),
                    saig_stem=(8, 16, 16, 16, 32, 32), saig_dim=32, saig_heads=2, saig_s_depth=2, saig_d_depth=3,
                    g_channels=(32, 16, 8, 8), g_fc_channels=4, g_cond_dim=16, z_dim=8, w_dim=16, noise_channels=2,

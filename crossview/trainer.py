@@ -1,4 +1,5 @@
-"""One training step of the retrieval-guided GAN (paper sections 3.4 and 5.1), independent of any CLI.
+"""One training step of the retrieval-guided GAN (paper sections 3.4 and 5.1) or of the Pix2Pix baseline,
+independent of any CLI (train/generator.py and train/pix2pix.py drive them).
 
 ``GANTrainer`` holds the generator, the discriminators, their optimizers and the frozen SAIG-S, and
 ``train_step(source, target, step)`` runs one discriminator and one generator update:
@@ -119,6 +120,15 @@ class GANTrainer:
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"g": self.opt_g, "d": self.opt_d}
 
+    def describe(self) -> dict:
+        return {"model": "crossview", "generator": self.G._hub_mixin_config,
+                "perceptual_features": self.perceptual_source}
+
+    def wrap_ddp(self, wrap) -> None:
+        self.g, self.d = wrap(self.G), wrap(self.D)
+        if self.D_coarse is not None:
+            self.d_coarse = wrap(self.D_coarse)
+
     def source_embedding(self, source: torch.Tensor) -> torch.Tensor:
         """r~: the frozen SAIG-S source branch, or the generator's own encoder in the 'w/o embedder' ablation."""
         if self.G.encoder is not None:
@@ -206,3 +216,85 @@ class GANTrainer:
         out = self.G(self.source_embedding(source.to(self.device)), z, z_local)
         self.G.train()
         return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The Pix2Pix baseline, behind the same interface (train_step, sample, modules, optimizers, G)
+
+
+@dataclass
+class Pix2PixConfig:
+    direction: str = "a2g"
+    preset: str = "demo"
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    lambda_l1: float = 100.0
+
+
+@dataclass
+class Pix2PixSample:
+    image: torch.Tensor
+    coarse: None = None
+
+
+class Pix2PixTrainer:
+    """Conditional GAN with a U-Net G and a PatchGAN D: BCE adversarial loss + 100 L1 (Isola et al.)."""
+
+    def __init__(self, cfg: Pix2PixConfig, device: torch.device | str = "cpu"):
+        from crossview.models.pix2pix import PatchDiscriminator, Pix2PixGenerator
+
+        if cfg.direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {sorted(DIRECTIONS)}, got {cfg.direction!r}")
+        self.cfg, self.device = cfg, torch.device(device)
+        self.source_view, self.target_view = DIRECTIONS[cfg.direction]
+        p = get_preset(cfg.preset)
+        target_size = p.ground_size if self.target_view == "ground" else p.aerial_size
+        self.G = Pix2PixGenerator(target_size, p.p2p_ngf).to(self.device)
+        self.D = PatchDiscriminator(target_size, p.p2p_ndf).to(self.device)
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
+        self.g, self.d = self.G, self.D
+
+    def describe(self) -> dict:
+        return {"model": "pix2pix", "generator": self.G._hub_mixin_config}
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"generator": self.G, "discriminator": self.D}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"g": self.opt_g, "d": self.opt_d}
+
+    def wrap_ddp(self, wrap) -> None:
+        self.g, self.d = wrap(self.G), wrap(self.D)
+
+    def train_step(self, source: torch.Tensor, target: torch.Tensor, step: int) -> dict[str, float]:
+        source, target = source.to(self.device), target.to(self.device)
+        fake = self.g(source)
+        # D: real pairs -> 1, fake pairs -> 0, both in one call
+        scores = self.d(torch.cat([source, source]), torch.cat([target, fake.detach()]))
+        real_s, fake_s = scores.chunk(2)
+        d_loss = (F.binary_cross_entropy_with_logits(real_s, torch.ones_like(real_s))
+                  + F.binary_cross_entropy_with_logits(fake_s, torch.zeros_like(fake_s))) / 2
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        # G: fool D, stay close to the target in L1
+        g_scores = self.d(source, fake)
+        adv = F.binary_cross_entropy_with_logits(g_scores, torch.ones_like(g_scores))
+        l1 = reconstruction(target, fake)
+        g_loss = adv + self.cfg.lambda_l1 * l1
+        if not torch.isfinite(g_loss) or not torch.isfinite(d_loss):
+            raise FloatingPointError(f"non-finite loss at step {step}: d {d_loss.item()}, g {g_loss.item()}")
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        return {"d_loss": d_loss.item(), "g_loss": g_loss.item(), "g_adv": adv.item(), "l1": l1.item()}
+
+    @torch.no_grad()
+    def sample(self, source: torch.Tensor, seed: int = 0) -> Pix2PixSample:
+        self.G.eval()
+        out = self.G(source.to(self.device))
+        self.G.train()
+        return Pix2PixSample(out)

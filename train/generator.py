@@ -30,6 +30,7 @@ from crossview.checkpoint import TrainingCheckpointer, load_model, save_model, w
 from crossview.data import open_pairs
 from crossview.data.pairs import tensor_to_image
 from crossview.models.embedder import SAIG
+from crossview.presets import get_preset
 from crossview.runtime import (
     JsonlLog,
     add_dataclass_arguments,
@@ -48,9 +49,10 @@ log = logging.getLogger("train.generator")
 
 
 @dataclass
-class GeneratorTrainConfig(GANConfig):
+class RunConfig:
+    """Settings of a GAN training run, shared by train/generator.py and train/pix2pix.py."""
+
     data: str = "data/synthcity"
-    saig_s: str = "assets/checkpoints/saig-s"  # the frozen guide
     out: str = "runs/gen-a2g"
     batch_size: int = 16  # per process
     epochs: float = 20.0
@@ -64,18 +66,31 @@ class GeneratorTrainConfig(GANConfig):
     resume: bool = False
 
 
+@dataclass
+class GeneratorTrainConfig(RunConfig, GANConfig):
+    saig_s: str = "assets/checkpoints/saig-s"  # the frozen guide
+
+
+def build_gan_trainer(cfg: GeneratorTrainConfig, device: torch.device) -> GANTrainer:
+    saig = load_model(SAIG, cfg.saig_s, device)
+    gan_cfg = GANConfig(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(GANConfig)})
+    return GANTrainer(gan_cfg, saig, device)
+
+
 def save_samples(trainer: GANTrainer, source: torch.Tensor, target: torch.Tensor, path: Path) -> None:
     out = trainer.sample(source, seed=0)
     rows = []
     for i in range(source.shape[0]):
-        coarse = F.interpolate(out.coarse[i:i + 1], size=trainer.G.target_size, mode="nearest")[0]
-        rows.append([tensor_to_image(source[i]), tensor_to_image(coarse), tensor_to_image(out.image[i]),
-                     tensor_to_image(target[i])])
+        row = [tensor_to_image(source[i])]
+        if out.coarse is not None:
+            row.append(tensor_to_image(F.interpolate(out.coarse[i:i + 1], size=target.shape[-2:], mode="nearest")[0]))
+        rows.append([*row, tensor_to_image(out.image[i]), tensor_to_image(target[i])])
     path.parent.mkdir(parents=True, exist_ok=True)
     make_grid(rows).save(path)
 
 
-def train(cfg: GeneratorTrainConfig) -> dict:
+def train(cfg: RunConfig, build_trainer=build_gan_trainer, name: str = "generator") -> dict:
+    """The loop for any trainer with train_step / sample / modules / optimizers / wrap_ddp / describe."""
     device = pick_device(cfg.device)
     dist = setup_distributed(device)
     if dist.enabled and device.type == "cuda":
@@ -84,12 +99,11 @@ def train(cfg: GeneratorTrainConfig) -> dict:
     setup_logging(out, dist.is_main)
     seed_everything(cfg.seed + dist.rank)
 
-    saig = load_model(SAIG, cfg.saig_s, device)
-    gan_cfg = GANConfig(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(GANConfig)})
-    trainer = GANTrainer(gan_cfg, saig, device)
+    trainer = build_trainer(cfg, device)
     src_view, tgt_view = trainer.source_view, trainer.target_view
-    train_set = open_pairs(cfg.data, "train", saig.aerial_size, saig.ground_size)
-    val_set = open_pairs(cfg.data, "val", saig.aerial_size, saig.ground_size)
+    preset = get_preset(cfg.preset)
+    train_set = open_pairs(cfg.data, "train", preset.aerial_size, preset.ground_size)
+    val_set = open_pairs(cfg.data, "val", preset.aerial_size, preset.ground_size)
     steps_per_epoch = len(train_set) // (cfg.batch_size * dist.world_size)
     if steps_per_epoch == 0:
         raise ValueError(f"{len(train_set)} training pairs are fewer than one batch of "
@@ -105,28 +119,24 @@ def train(cfg: GeneratorTrainConfig) -> dict:
         log.info("resumed from %s at step %d", state["path"], step)
     elif cfg.resume:
         log.info("no checkpoint under %s yet: starting from scratch", out)
-    if dist.enabled:  # every module is called once per backward, so DDP needs no special flags but this one
-        wrap = {"find_unused_parameters": True}
-        trainer.g = DistributedDataParallel(trainer.G, **wrap)
-        trainer.d = DistributedDataParallel(trainer.D, **wrap)
-        if trainer.D_coarse is not None:
-            trainer.d_coarse = DistributedDataParallel(trainer.D_coarse, **wrap)
+    if dist.enabled:  # every module is called once per backward; ablations may leave parameters unused
+        trainer.wrap_ddp(lambda m: DistributedDataParallel(m, find_unused_parameters=True))
 
     history = JsonlLog(out / "log.jsonl", resume_step=step if cfg.resume else None) if dist.is_main else None
     if dist.is_main:
         n_g = sum(p.numel() for p in trainer.G.parameters())
+        info = trainer.describe()
         write_json_atomic(out / "config.json", {
-            "train": dataclasses.asdict(cfg), "generator": trainer.G._hub_mixin_config,
-            "perceptual_features": trainer.perceptual_source, "train_pairs": len(train_set),
-            "steps": total_steps, "world_size": dist.world_size, "device": str(device), "generator_params": n_g})
-        log.info("%s (%s): generator %.2fM parameters; perceptual loss on %s; %d pairs, %d steps of %d x %d",
-                 cfg.direction, cfg.preset, n_g / 1e6, trainer.perceptual_source, len(train_set), total_steps,
-                 cfg.batch_size, dist.world_size)
+            "train": dataclasses.asdict(cfg), **info, "train_pairs": len(train_set), "steps": total_steps,
+            "world_size": dist.world_size, "device": str(device), "generator_params": n_g})
+        perc = f"; perceptual loss on {info['perceptual_features']}" if "perceptual_features" in info else ""
+        log.info("%s %s (%s): generator %.2fM parameters%s; %d pairs, %d steps of %d x %d", name, cfg.direction,
+                 cfg.preset, n_g / 1e6, perc, len(train_set), total_steps, cfg.batch_size, dist.world_size)
     a_fixed, g_fixed = (torch.stack(t) for t in zip(*[val_set[i] for i in range(min(6, len(val_set)))],
                                                    strict=True))
     fixed = {"aerial": a_fixed, "ground": g_fixed}
 
-    bar = tqdm(total=stop_at, initial=step, desc=f"G {cfg.direction}", unit="step", disable=not dist.is_main)
+    bar = tqdm(total=stop_at, initial=step, desc=f"{name} {cfg.direction}", unit="step", disable=not dist.is_main)
     t_last, running = time.time(), []
     while step < stop_at:
         epoch, done_in_epoch = divmod(step, steps_per_epoch)
@@ -151,7 +161,7 @@ def train(cfg: GeneratorTrainConfig) -> dict:
                 t_last, running = now, []
             if dist.is_main and (step % cfg.sample_every == 0 or step == stop_at):
                 save_samples(trainer, fixed[src_view], fixed[tgt_view], out / "samples" / f"step-{step:07d}.png")
-                plot_curves(history.read(), out / "curves.png", f"generator {cfg.direction}")
+                plot_curves(history.read(), out / "curves.png", f"{name} {cfg.direction}")
             if dist.is_main and (step % cfg.checkpoint_every == 0 or step == stop_at):
                 checkpointer.save(step, trainer.modules(), trainer.optimizers())
             if step >= stop_at:
@@ -164,7 +174,18 @@ def train(cfg: GeneratorTrainConfig) -> dict:
     return {"step": step}
 
 
-HELPS = {
+RUN_HELPS = {
+    "data": "dataset folder (pairs layout, CVUSA, CVACT or VIGOR); uses its train and val splits",
+    "out": "run folder", "batch_size": "pairs per process per step",
+    "epochs": "passes over the training split (fractions allowed)",
+    "max_steps": "stop at this step (0: all epochs); the learning rates are constant, so resuming "
+                 "with a larger value continues the same run",
+    "workers": "DataLoader worker processes", "seed": "random seed",
+    "log_every": "steps between log.jsonl records", "sample_every": "steps between sample grids",
+    "checkpoint_every": "steps between resumable checkpoints", "device": "auto (CUDA if available), cpu or cuda",
+    "resume": "continue exactly from the newest complete checkpoint in --out",
+}
+HELPS = RUN_HELPS | {
     "direction": "a2g (aerial -> ground panorama) or g2a (panorama -> aerial)",
     "preset": "sizes and widths: paper, demo or tiny (must match the embedder's)",
     "lr_g": "generator Adam learning rate", "lr_d": "discriminator Adam learning rate",
@@ -184,15 +205,6 @@ HELPS = {
     "retrieval": "retrieval embedding in the normalisation layers (--no-retrieval: ablation iv)",
     "same_structure": "ResBlock-S at every stage (ablation v)",
     "coarse_d": "the coarse discriminator (--no-coarse-d: ablation vi)",
-    "data": "dataset folder (pairs layout, CVUSA, CVACT or VIGOR); uses its train and val splits",
-    "out": "run folder", "batch_size": "pairs per process per step",
-    "epochs": "passes over the training split (fractions allowed)",
-    "max_steps": "stop at this step (0: all epochs); the learning-rate schedule is constant, so resuming "
-                 "with a larger value continues the same run",
-    "workers": "DataLoader worker processes", "seed": "random seed",
-    "log_every": "steps between log.jsonl records", "sample_every": "steps between sample grids",
-    "checkpoint_every": "steps between resumable checkpoints", "device": "auto (CUDA if available), cpu or cuda",
-    "resume": "continue exactly from the newest complete checkpoint in --out",
 }
 
 

@@ -51,9 +51,10 @@ class ImageReadError(OSError):
         self.path = Path(path)
 
 
-def read_rgb(path: str | Path) -> Image.Image:
-    """Open an image file as 8-bit RGB, applying its EXIF orientation.
+def read_rgb(path: str | Path, max_pixels: int | None = None) -> Image.Image:
+    """Open an image file as 8-bit RGB, applying its EXIF orientation; animations give their first frame.
 
+    ``max_pixels`` rejects larger images from their header, before anything is decoded (decompression bombs).
     Raises FileNotFoundError or ImageReadError, both naming the file.
     """
     path = Path(path)
@@ -61,8 +62,13 @@ def read_rgb(path: str | Path) -> Image.Image:
         raise FileNotFoundError(f"missing image file: {path}")
     try:
         with Image.open(path) as img:
+            if max_pixels is not None and img.width * img.height > max_pixels:
+                raise ImageReadError(path, f"{img.width}x{img.height} is {img.width * img.height:,} pixels, "
+                                           f"more than the limit of {max_pixels:,}")
             img.load()
             return to_rgb(img)
+    except ImageReadError:
+        raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise ImageReadError(path, str(e) or type(e).__name__) from e
 

@@ -86,7 +86,7 @@ class ResBlockT(nn.Module):
 @dataclass
 class GeneratorOutput:
     image: torch.Tensor  # N x 3 x H x W in [-1, 1]
-    coarse: torch.Tensor  # N x 3 x h x w in [-1, 1], h = min(H, 32)
+    coarse: torch.Tensor  # N x 3 x h x w in [-1, 1], h = min(H / 2, 32)
     weight_maps: dict[str, torch.Tensor]  # layer name -> N x 1 x h_l x w_l in [0, 1]
 
 
@@ -116,7 +116,9 @@ class Generator(nn.Module, PyTorchModelHubMixin, library_name="crossview", tags=
             raise ValueError(f"{levels + 1} channel widths needed for {target_size}, got {channels}")
         self.target_size = (h, w)
         self.start = (4, 4 * w // h)
-        self.structure_levels = int(math.log2(min(h, STRUCTURE_MAX_SIDE) / 4))
+        # Structure up to 32 px; a small target (tests) keeps its last stage for facades, so noise and style
+        # always enter the network.
+        self.structure_levels = int(math.log2(min(h // 2, STRUCTURE_MAX_SIDE) / 4))
         self.coarse_size = (4 * 2**self.structure_levels, self.start[1] * 2**self.structure_levels)
         self.z_dim, self.noise_channels = z_dim, noise_channels
         self.use_style, self.use_retrieval = use_style, use_retrieval
@@ -168,15 +170,12 @@ class Generator(nn.Module, PyTorchModelHubMixin, library_name="crossview", tags=
         x = self.fc(embedding).view(n, self.fc_channels, *self.start)
         x = F.leaky_relu(self.stem(x), 0.2)
         maps: dict[str, torch.Tensor] = {}
-        coarse = None
         for level, (block, name) in enumerate(zip(self.blocks, self.block_names, strict=True), start=1):
             if level == self.structure_levels + 1:
                 coarse = torch.tanh(self.to_rgb_coarse(x))
                 x = torch.cat([x, z_local], dim=1)
             x, block_maps = block(x, r, w)
             maps.update({f"{name} {part}": m for part, m in block_maps.items()})
-        if coarse is None:  # the target is no larger than 32 px: the structure stages are the whole generator
-            coarse = torch.tanh(self.to_rgb_coarse(x))
         return GeneratorOutput(torch.tanh(self.to_rgb(x)), coarse, maps)
 
 

@@ -1,0 +1,230 @@
+"""Generator, discriminator, losses and GAN training (paper sections 3.3-3.4)."""
+
+import json
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from crossview.augment import diff_augment
+from crossview.checkpoint import CheckpointError, save_model
+from crossview.data import PairsFolder
+from crossview.losses import d_hinge, diversity, g_adversarial, identity, perceptual, reconstruction
+from crossview.models.attn_adain import AttentionalAdaIN, PlainAdaIN
+from crossview.models.discriminator import OneWayDiscriminator
+from crossview.models.embedder import SAIG
+from crossview.models.generator import Generator
+from crossview.models.vgg import VGG16Features, load_vgg16
+from crossview.trainer import GANConfig, GANTrainer, build_generator
+from tests.test_embedder import _run
+
+
+def manual_instance_norm(x, eps=1e-5):
+    mu = x.mean(dim=(2, 3), keepdim=True)
+    var = ((x - mu) ** 2).mean(dim=(2, 3), keepdim=True)
+    return (x - mu) / torch.sqrt(var + eps)
+
+
+def forced(layer: AttentionalAdaIN, m_logit: float, gamma: torch.Tensor, beta: torch.Tensor):
+    """Set M to sigmoid(m_logit) everywhere and the MLP's output to (gamma, beta) whatever r is."""
+    with torch.no_grad():
+        layer.attention.weight.zero_()
+        layer.attention.bias.fill_(m_logit)
+        layer.mlp[-1].weight.zero_()
+        layer.mlp[-1].bias.copy_(torch.cat([gamma, beta]))
+    return layer
+
+
+def test_attentional_adain_equations():
+    torch.manual_seed(0)
+    x, r = torch.randn(2, 4, 5, 7) * 3 + 1, torch.randn(2, 16)
+    gamma, beta = torch.tensor([0.5, 2.0, -1.0, 3.0]), torch.tensor([0.1, -0.2, 0.3, 0.0])
+    x_hat = manual_instance_norm(x)  # eq. 1
+    out, m = forced(AttentionalAdaIN(4, 16), 50.0, gamma, beta)(x, r)  # M = 1: eq. 3
+    assert torch.allclose(m, torch.ones_like(m)) and m.shape == (2, 1, 5, 7)
+    assert torch.allclose(out, gamma.view(1, 4, 1, 1) * x_hat + beta.view(1, 4, 1, 1), atol=1e-4)
+    out, m = forced(AttentionalAdaIN(4, 16), -50.0, gamma, beta)(x, r)  # M = 0: x_hat
+    assert torch.allclose(out, x_hat, atol=1e-4)
+    out, m = forced(AttentionalAdaIN(4, 16), 0.0, gamma, beta)(x, r)  # M = 1/2: the average, eq. 5
+    expected = 0.5 * (gamma.view(1, 4, 1, 1) * x_hat + beta.view(1, 4, 1, 1)) + 0.5 * x_hat
+    assert torch.allclose(m, torch.full_like(m, 0.5)) and torch.allclose(out, expected, atol=1e-4)
+
+
+def test_attention_map_depends_on_the_features_and_gamma_beta_on_r():
+    torch.manual_seed(1)
+    layer = AttentionalAdaIN(3, 8)
+    torch.nn.init.normal_(layer.mlp[-1].weight)
+    x = torch.randn(1, 3, 6, 6)
+    out1, m1 = layer(x, torch.randn(1, 8))
+    out2, m2 = layer(x, torch.randn(1, 8))
+    assert torch.equal(m1, m2) and not torch.allclose(out1, out2)  # M = sigmoid(conv(x_hat)): r-independent
+    assert m1.std() > 0 and ((m1 > 0) & (m1 < 1)).all()
+    _, m_plain = PlainAdaIN(3, 8)(x, torch.randn(1, 8))
+    assert torch.equal(m_plain, torch.ones(1, 1, 6, 6))
+
+
+@pytest.mark.parametrize("target", [(64, 256), (128, 128), (16, 64)])
+def test_weight_maps_at_every_layer(target):
+    torch.manual_seed(0)
+    g = Generator(target_size=target, embed_dim=24, channels=(32, 16, 16, 8, 8, 8), fc_channels=4, cond_dim=8,
+                  z_dim=4, w_dim=8, noise_channels=2)
+    out = g(F.normalize(torch.randn(3, 24), dim=1))
+    assert out.image.shape == (3, 3, *target) and out.image.abs().max() <= 1
+    h, w = target
+    side = min(h // 2, 32)
+    assert out.coarse.shape == (3, 3, side, side * w // h)
+    levels = int(math.log2(h / 4))
+    structure = int(math.log2(side / 4))
+    assert len(out.weight_maps) == 3 * structure + (levels - structure)  # 3 per ResBlock-S, 1 per ResBlock-T
+    for name, m in out.weight_maps.items():
+        assert m.shape[:2] == (3, 1) and m.shape[3] * h == m.shape[2] * w, name
+        assert (m >= 0).all() and (m <= 1).all(), name
+
+
+def test_same_seed_same_output_and_noise_changes_it():
+    g = Generator(target_size=(16, 64), embed_dim=24, channels=(16, 8, 8), fc_channels=4, cond_dim=8, z_dim=4,
+                  w_dim=8, noise_channels=2).eval()
+    e = F.normalize(torch.randn(1, 24), dim=1)
+    a = g(e, *g.sample_noise(1, torch.Generator().manual_seed(5))).image
+    b = g(e, *g.sample_noise(1, torch.Generator().manual_seed(5))).image
+    c = g(e, *g.sample_noise(1, torch.Generator().manual_seed(6))).image
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_discriminator_scores_one_number_per_image():
+    d = OneWayDiscriminator((16, 64), 24, (8, 16, 16), 4)
+    assert d(torch.randn(5, 3, 16, 64), torch.randn(5, 24)).shape == (5,)
+    d = OneWayDiscriminator((32, 32), 24, (8, 16, 16, 16), 4)
+    assert d(torch.randn(2, 3, 32, 32), torch.randn(2, 24)).shape == (2,)
+
+
+def test_loss_values_on_toy_cases():
+    one = torch.ones(4)
+    assert d_hinge(one, -one, -one) == 0  # a perfect D: every hinge satisfied
+    assert d_hinge(-one, one, one) == pytest.approx(2 + (2 + 2) / 2)  # eq. 6 with the 1/2 weights
+    assert d_hinge(0 * one, 0 * one, 0 * one) == pytest.approx(1 + (1 + 1) / 2)
+    assert g_adversarial(torch.tensor([2.0, 4.0])) == -3.0  # G wants higher scores
+    assert reconstruction(torch.zeros(2, 3, 4, 4), torch.full((2, 3, 4, 4), 0.5)) == pytest.approx(0.5)
+    e = F.normalize(torch.randn(3, 8), dim=1)
+    assert identity(e, e, e, e) == pytest.approx(0, abs=1e-6)
+    assert identity(e, -e, e, -e) == pytest.approx(4, abs=1e-5)
+    z1, z2 = torch.zeros(2, 4), torch.ones(2, 4)
+    near = diversity(z1, z2, torch.zeros(2, 3), torch.full((2, 3), 0.01))
+    far = diversity(z1, z2, torch.zeros(2, 3), torch.full((2, 3), 1.0))
+    assert far < near  # more different images, lower loss
+    assert far == pytest.approx(1 / 1.05)
+    feats = [torch.zeros(1, 2, 3, 3), torch.zeros(1, 4, 2, 2)]
+    assert perceptual(feats, [f + 1 for f in feats]) == pytest.approx(2.0)
+
+
+def test_diffaug_is_random_differentiable_and_cuts_out():
+    torch.manual_seed(0)
+    x = torch.rand(4, 3, 16, 32, requires_grad=True)
+    y = diff_augment(x)
+    assert y.shape == x.shape and not torch.allclose(y, x)
+    y.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    zeros_per_image = (y == 0).all(dim=1).flatten(1).sum(1)
+    assert (zeros_per_image >= 16 * 32 // 4 // 4).all()  # at least part of an 8 x 16 square is cut
+
+
+def tiny_trainer(direction="a2g", **kw):
+    torch.manual_seed(0)
+    return GANTrainer(GANConfig(direction=direction, preset="tiny", **kw), SAIG.from_preset("tiny", "s"))
+
+
+@pytest.mark.parametrize("direction", ["a2g", "g2a"])
+def test_a_few_steps_lower_the_l1_on_a_fixed_batch(direction, synthcity_dir):
+    trainer = tiny_trainer(direction, lr_g=1e-3)
+    pairs = PairsFolder(synthcity_dir, "train", (32, 32), (16, 64))
+    aerial, ground = (torch.stack(t) for t in zip(*[pairs[i] for i in range(4)], strict=True))
+    src, tgt = (aerial, ground) if direction == "a2g" else (ground, aerial)
+    l1 = [trainer.train_step(src, tgt, s)["l1"] for s in range(25)]
+    assert sum(l1[-5:]) / 5 < 0.8 * sum(l1[:5]) / 5, l1
+
+
+@pytest.mark.parametrize("switch", [{"embedder": False}, {"attn_adain": False}, {"style": False},
+                                    {"retrieval": False}, {"same_structure": True}, {"coarse_d": False},
+                                    {"diffaug": False}])
+def test_every_ablation_trains(switch):
+    trainer = tiny_trainer("a2g", **switch)
+    logs = trainer.train_step(torch.rand(3, 3, 32, 32) * 2 - 1, torch.rand(3, 3, 16, 64) * 2 - 1, step=0)
+    assert all(math.isfinite(v) for v in logs.values())
+    g = trainer.G
+    if switch == {"embedder": False}:
+        assert g.encoder is not None and g.encoder.head.weight.grad is not None
+    if switch == {"attn_adain": False}:
+        out = g(torch.randn(1, 256))
+        assert all(torch.equal(m, torch.ones_like(m)) for m in out.weight_maps.values())
+    if switch == {"style": False}:
+        assert g.mapping is None
+    if switch == {"coarse_d": False}:
+        assert trainer.D_coarse is None and "discriminator_coarse" not in trainer.modules()
+    if switch == {"same_structure": True}:
+        assert all("structure" in n or "facade(S)" in n for n in g.block_names)
+
+
+def test_paper_preset_generator_is_about_25_9m_parameters():
+    g = build_generator(GANConfig(direction="a2g", preset="paper"), embed_dim=3072)
+    assert abs(sum(p.numel() for p in g.parameters()) - 25.9e6) < 0.2e6
+
+
+def test_vgg16_from_a_safetensors_file(tmp_path):
+    """Weights in torchvision/timm naming (extra classifier keys ignored); a missing tensor is an error."""
+    torch.manual_seed(0)
+    reference = VGG16Features()
+    state = {k: v.clone() for k, v in reference.state_dict().items()} | {"head.fc.weight": torch.zeros(2, 2)}
+    save_file(state, str(tmp_path / "vgg16.safetensors"))
+    loaded = load_vgg16(str(tmp_path / "vgg16.safetensors"))
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    assert all(torch.equal(a, b) for a, b in zip(loaded(x), reference(x), strict=True))
+    assert [f.shape[1] for f in loaded(x)] == [64, 128, 256, 512]
+    del state["features.0.weight"]
+    save_file(state, str(tmp_path / "broken.safetensors"))
+    with pytest.raises(CheckpointError, match=r"broken\.safetensors"):
+        load_vgg16(str(tmp_path / "broken.safetensors"))
+    trainer = tiny_trainer("g2a", vgg16_weights=str(tmp_path / "vgg16.safetensors"))
+    assert trainer.perceptual_source.startswith("vgg16")
+    trainer.train_step(torch.rand(2, 3, 16, 64) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1, 1)
+
+
+@pytest.fixture(scope="module")
+def tiny_saig(tmp_path_factory):
+    torch.manual_seed(0)
+    return save_model(SAIG.from_preset("tiny", "s"), tmp_path_factory.mktemp("saig") / "saig-s")
+
+
+def generator_cli(data, saig, out, *extra):
+    return ["-m", "train.generator", "--data", str(data), "--saig-s", str(saig), "--preset", "tiny",
+            "--batch-size", "3", "--workers", "0", "--sample-every", "2", "--checkpoint-every", "1",
+            "--log-every", "1", "--out", str(out), *extra]
+
+
+def test_resumed_run_ends_with_the_same_parameters(synthcity_dir, tiny_saig, tmp_path):
+    r = _run(generator_cli(synthcity_dir, tiny_saig, tmp_path / "full", "--max-steps", "4"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = _run(generator_cli(synthcity_dir, tiny_saig, tmp_path / "part", "--max-steps", "2"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = _run(generator_cli(synthcity_dir, tiny_saig, tmp_path / "part", "--max-steps", "4", "--resume"))
+    assert r.returncode == 0 and "resumed from" in r.stderr, r.stderr[-2000:]
+    full = load_file(str(tmp_path / "full" / "generator" / "model.safetensors"))
+    part = load_file(str(tmp_path / "part" / "generator" / "model.safetensors"))
+    assert full.keys() == part.keys() and all(torch.equal(full[k], part[k]) for k in full)
+    assert (tmp_path / "full" / "samples" / "step-0000002.png").is_file()
+    assert (tmp_path / "full" / "curves.png").is_file()
+    config = json.loads((tmp_path / "full" / "config.json").read_text())
+    assert config["perceptual_features"].startswith("saig-s stem")
+    records = [json.loads(x) for x in (tmp_path / "full" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3, 4]
+    assert {"d_loss", "g_adv", "l1", "perceptual", "identity", "diversity"} <= set().union(*records)
+
+
+def test_generator_ddp_two_cpu_processes(synthcity_dir, tiny_saig, tmp_path):
+    r = _run(["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29519",
+              *generator_cli(synthcity_dir, tiny_saig, tmp_path / "ddp", "--batch-size", "2", "--max-steps", "2",
+                             "--device", "cpu", "--direction", "g2a")])
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((tmp_path / "ddp" / "config.json").read_text())["world_size"] == 2
+    assert (tmp_path / "ddp" / "generator" / "model.safetensors").is_file()
