@@ -44,3 +44,45 @@ def retrieval_metrics(aerial: torch.Tensor, ground: torch.Tensor) -> dict:
     """Ground queries against the aerial database (the standard direction), and the reverse under
     ``aerial_query``."""
     return {**recall_at_k(ground, aerial), "aerial_query": recall_at_k(aerial, ground), "num_pairs": len(aerial)}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Synthesis: SSIM, PSNR (torchmetrics) and the Frechet distance
+
+
+SSIM_SETTINGS = {"gaussian_kernel": True, "kernel_size": 11, "sigma": 1.5, "data_range": 255.0}
+
+
+def ssim_psnr(fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image SSIM and PSNR (dB) of 8-bit RGB images, (N, 3, H, W) uint8, as prior work reports them:
+    Gaussian window 11, sigma 1.5, data range 255."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+    f, r = fake.double(), real.double()
+    ssim = structural_similarity_index_measure(f, r, reduction="none", **SSIM_SETTINGS)
+    psnr = peak_signal_noise_ratio(f, r, data_range=255.0, reduction="none", dim=(1, 2, 3))
+    return ssim, psnr
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
+    """||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)), the Frechet distance of two Gaussians."""
+    import numpy as np
+    from scipy import linalg
+
+    mu1, mu2 = np.atleast_1d(mu1).astype(np.float64), np.atleast_1d(mu2).astype(np.float64)
+    sigma1, sigma2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(np.float64)
+    covmean = linalg.sqrtm(sigma1 @ sigma2)
+    if not np.isfinite(covmean).all():  # singular product: nudge both covariances (as pytorch-fid does)
+        offset = np.eye(sigma1.shape[0]) * 1e-6
+        covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    covmean = covmean.real
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+
+
+def feature_frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Frechet distance between Gaussians fitted to two feature sets (N, D)."""
+    import numpy as np
+
+    x, y = a.double().numpy(), b.double().numpy()
+    return frechet_distance(x.mean(0), np.cov(x, rowvar=False), y.mean(0), np.cov(y, rowvar=False))

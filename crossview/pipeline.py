@@ -136,6 +136,23 @@ class CrossViewPipeline:
         return self.embedder.aerial_size if view == "aerial" else self.embedder.ground_size
 
     @torch.no_grad()
+    def generate(self, source: torch.Tensor, direction: str, seeds: list[int]):
+        """A batch of source tensors (N, 3, H, W) in [-1, 1] -> GeneratorOutput; image i's noise from seeds[i].
+
+        Sample i's noise comes from its own seed, so a result does not depend on what else is in the batch.
+        """
+        source_view, _ = DIRECTIONS[direction]
+        generator = self.generators[direction]
+        source = source.to(self.device)
+        if generator.encoder is not None:
+            embedding = generator.encoder(source)
+        else:
+            embedding = self.embedder.embed(source, source_view)
+        noise = [generator.sample_noise(1, torch.Generator().manual_seed(s), self.device) for s in seeds]
+        z, z_local = (torch.cat(parts) for parts in zip(*noise, strict=True))
+        return generator(embedding, z, z_local)
+
+    @torch.no_grad()
     def __call__(self, image: Image.Image | str | Path, direction: str = "auto", seed: int = 0,
                  num_samples: int = 1) -> SynthesisOutput:
         img = read_rgb(image) if isinstance(image, str | Path) else to_rgb(image)
@@ -146,17 +163,8 @@ class CrossViewPipeline:
         if not 1 <= num_samples <= 16:
             raise ValueError(f"num_samples must be between 1 and 16, got {num_samples}")
         source_view, target_view = DIRECTIONS[direction]
-        generator = self.generators[direction]
         source = image_to_tensor(img, self.sizes(source_view)).unsqueeze(0).to(self.device)
-        if generator.encoder is not None:
-            embedding = generator.encoder(source)
-        else:
-            embedding = self.embedder.embed(source, source_view)
-        # Sample i's noise comes from seed + i: the first sample is the same whatever num_samples is.
-        noise = [generator.sample_noise(1, torch.Generator().manual_seed(seed + i), self.device)
-                 for i in range(num_samples)]
-        z, z_local = (torch.cat(parts) for parts in zip(*noise, strict=True))
-        out = generator(embedding.expand(num_samples, -1), z, z_local)
+        out = self.generate(source.expand(num_samples, -1, -1, -1), direction, [seed + i for i in range(num_samples)])
         target_embedding = self.embedder.embed(out.image, target_view)
         similarity = F.cosine_similarity(self.embedder.embed(source, source_view), target_embedding, dim=1)
         return SynthesisOutput(

@@ -1,5 +1,15 @@
 """Evaluate a model on a dataset split and write the metrics as JSON.
 
+Synthesis (a CrossView pipeline folder, or a Pix2Pix generator with --baseline pix2pix):
+
+    python -m train.evaluate --model assets/checkpoints/demo --data data/synthcity-test --split test \
+        --out runs/eval/demo.json [--direction a2g] [--save-images runs/eval/demo-images]
+    python -m train.evaluate --markdown runs/eval/demo.json runs/eval/pix2pix-*.json   # paper table 2 layout
+
+writes per direction (keys a2g, g2a) ssim, psnr, lpips, fid, fid_saig and r1, and under "how" how each
+was computed. R@1 asks the separately trained SAIG-D (--evaluator, default assets/checkpoints/saig-d) to
+find each synthesized image's real source view among all source views of the split.
+
 Retrieval (a SAIG embedder):
 
     python -m train.evaluate --retrieval --model assets/checkpoints/saig-s --data data/synthcity-test \\
@@ -15,17 +25,31 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+from tqdm import tqdm
 
 from crossview.checkpoint import load_model
 from crossview.data import open_pairs
-from crossview.metrics import embed_pairs, retrieval_metrics
+from crossview.data.pairs import tensor_to_image
+from crossview.metrics import (
+    SSIM_SETTINGS,
+    embed_pairs,
+    feature_frechet_distance,
+    recall_at_k,
+    retrieval_metrics,
+    ssim_psnr,
+)
 from crossview.models.embedder import SAIG
+from crossview.models.pix2pix import Pix2PixGenerator
+from crossview.pipeline import CrossViewPipeline
 from crossview.runtime import pick_device
+from crossview.trainer import DIRECTIONS
+from crossview.visualize import make_grid
 
 log = logging.getLogger("train.evaluate")
 
@@ -50,15 +74,156 @@ def evaluate_retrieval(model_dir: str, data: str, split: str, device: str = "aut
     return result
 
 
+DEFAULT_EVALUATOR = "assets/checkpoints/saig-d"
+METRICS = ("ssim", "psnr", "lpips", "fid", "fid_saig", "r1")
+UNAVAILABLE = {
+    "lpips": "needs the pretrained AlexNet + LPIPS linear weights; they cannot be downloaded on this project's "
+             "machines and CrossView has no loader for them yet",
+    "fid": "needs the pt_inception-2015-12-05 InceptionV3 weights; they cannot be downloaded on this project's "
+           "machines and CrossView has no loader for them yet",
+}
+HOW = {
+    "ssim": f"torchmetrics SSIM per image on 8-bit RGB at the model's output size, averaged over images "
+            f"({SSIM_SETTINGS})",
+    "psnr": "torchmetrics PSNR (data range 255) per image on 8-bit RGB, averaged over images",
+    "fid_saig": "Frechet distance between Gaussians fitted to SAIG-D target-branch features (final tokens, "
+                "mean-pooled) of the synthesized and the real target images",
+    "r1": "Recall@1 of SAIG-D: each synthesized target-view image, embedded by the target branch, queries the "
+          "split's real source-view images embedded by the source branch",
+}
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def from_uint8(x: torch.Tensor) -> torch.Tensor:
+    return x.float() / 127.5 - 1
+
+
+def load_synthesizers(model: str, baseline: str | None, device: torch.device, evaluator: SAIG):
+    """{direction: fn(source batch, seeds) -> images in [-1, 1]}, the method's name, and the image sizes."""
+    sizes = {"aerial": evaluator.aerial_size, "ground": evaluator.ground_size}
+    if baseline == "pix2pix":
+        g = load_model(Pix2PixGenerator, model, device)
+        direction = "a2g" if g.target_size[1] > g.target_size[0] else "g2a"
+        sizes[DIRECTIONS[direction][1]] = g.target_size
+        return {direction: lambda src, seeds: g(src)}, "pix2pix", sizes
+    pipe = CrossViewPipeline.from_pretrained(model, device)
+    sizes = {"aerial": pipe.embedder.aerial_size, "ground": pipe.embedder.ground_size}
+    return ({d: (lambda src, seeds, d=d: pipe.generate(src, d, seeds).image) for d in pipe.directions},
+            "crossview", sizes)
+
+
+@torch.no_grad()
+def evaluate_direction(synth, direction: str, dataset, evaluator: SAIG, device: torch.device, batch_size: int,
+                       seed: int, save_images: Path | None) -> dict:
+    source_view, target_view = DIRECTIONS[direction]
+    eval_size = {"aerial": evaluator.aerial_size, "ground": evaluator.ground_size}
+    ssim, psnr, fake_feats, real_feats, queries, database = [], [], [], [], [], []
+    grid_rows = []
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    for batch_index, (aerial, ground) in enumerate(tqdm(loader, desc=f"evaluating {direction}", unit="batch")):
+        views = {"aerial": aerial.to(device), "ground": ground.to(device)}
+        source, target = views[source_view], views[target_view]
+        start = batch_index * batch_size
+        fake_u8 = to_uint8(synth(source, [seed + start + i for i in range(source.shape[0])]))
+        real_u8 = to_uint8(target)
+        s, p = ssim_psnr(fake_u8.cpu(), real_u8.cpu())
+        ssim.append(s)
+        psnr.append(p)
+
+        def for_evaluator(x, view):
+            size = tuple(eval_size[view])
+            return x if tuple(x.shape[-2:]) == size else F.interpolate(x, size=size, mode="bilinear",
+                                                                       align_corners=False)
+
+        fake, real = for_evaluator(from_uint8(fake_u8), target_view), for_evaluator(target, target_view)
+        branch = evaluator.branch(target_view)
+        fake_feats.append(branch.pooled_features(fake).cpu())
+        real_feats.append(branch.pooled_features(real).cpu())
+        queries.append(branch(fake).cpu())
+        database.append(evaluator.embed(for_evaluator(source, source_view), source_view).cpu())
+        if save_images is not None:
+            folder = save_images / direction
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(source.shape[0]):
+                name = Path(dataset.pairs[start + i][0 if target_view == "aerial" else 1]).stem + ".png"
+                image = tensor_to_image(from_uint8(fake_u8[i]))
+                image.save(folder / name)
+                if len(grid_rows) < 8:
+                    grid_rows.append([tensor_to_image(source[i]), image, tensor_to_image(target[i])])
+    if save_images is not None and grid_rows:
+        make_grid(grid_rows).save(save_images / f"{direction}-grid.png")
+    fake_feats, real_feats = torch.cat(fake_feats), torch.cat(real_feats)
+    return {
+        "ssim": float(torch.cat(ssim).mean()), "psnr": float(torch.cat(psnr).mean()),
+        "lpips": None, "fid": None,
+        "fid_saig": feature_frechet_distance(fake_feats, real_feats) if len(fake_feats) > 1 else None,
+        "r1": recall_at_k(torch.cat(queries), torch.cat(database), ks=(1,))["r1"],
+        "num_pairs": len(dataset), "unavailable": UNAVAILABLE,
+    }
+
+
+def evaluate_synthesis(model: str, data: str, split: str, direction: str | None = None,
+                       evaluator: str = DEFAULT_EVALUATOR, baseline: str | None = None,
+                       save_images: str | None = None, limit: int | None = None, batch_size: int = 16,
+                       seed: int = 0, device: str = "auto") -> dict:
+    dev = pick_device(device)
+    saig_d = load_model(SAIG, evaluator, dev)
+    synthesizers, method, sizes = load_synthesizers(model, baseline, dev, saig_d)
+    if direction:
+        if direction not in synthesizers:
+            raise SystemExit(f"{model} has no {direction} model; it has {sorted(synthesizers)}")
+        synthesizers = {direction: synthesizers[direction]}
+    dataset = open_pairs(data, split, sizes["aerial"], sizes["ground"])
+    if limit:
+        dataset.pairs = dataset.pairs[:limit]
+    result = {"method": method, "model": str(model), "data": str(data), "split": split, "evaluator": evaluator,
+              "seed": seed, "device": str(dev), "how": HOW}
+    for d, synth in synthesizers.items():
+        start = time.time()
+        result[d] = evaluate_direction(synth, d, dataset, saig_d, dev, batch_size, seed,
+                                       Path(save_images) if save_images else None)
+        result[d]["seconds"] = round(time.time() - start, 1)
+    return result
+
+
+def markdown_table(files: list[str]) -> str:
+    """Results side by side, in the layout of paper table 2: direction x method x metric."""
+    arrows = {"ssim": "↑", "psnr": "↑", "lpips": "↓", "fid": "↓", "fid_saig": "↓", "r1": "↑"}
+    lines = ["| direction | method | " + " | ".join(f"{m.upper()} {arrows[m]}" for m in METRICS) + " |",
+             "|---|---|" + "---|" * len(METRICS)]
+    results = [json.loads(Path(f).read_text()) for f in files]
+    for d in ("a2g", "g2a"):
+        for r in results:
+            if d in r:
+                cells = []
+                for m in METRICS:
+                    v = r[d].get(m)
+                    cells.append("n/a" if v is None else f"{100 * v:.2f}" if m == "r1" else f"{v:.4f}")
+                lines.append(f"| {d} | {r.get('name') or r['method']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--retrieval", action="store_true", help="evaluate a SAIG embedder's retrieval recalls")
-    p.add_argument("--model", required=True, help="model folder (config.json + model.safetensors) or hub repo id")
-    p.add_argument("--data", required=True, help="dataset folder (pairs layout, CVUSA, CVACT or VIGOR)")
+    p.add_argument("--model", help="pipeline folder, Pix2Pix generator folder, or SAIG folder (--retrieval); "
+                                   "or a Hugging Face repo id")
+    p.add_argument("--data", help="dataset folder (pairs layout, CVUSA, CVACT or VIGOR)")
     p.add_argument("--split", default="test", choices=["train", "val", "test"], help="which split to evaluate")
-    p.add_argument("--out", required=True, help="where to write the metrics JSON")
-    p.add_argument("--batch-size", type=int, default=64, help="images per forward pass")
+    p.add_argument("--out", help="where to write the metrics JSON")
+    p.add_argument("--direction", choices=["a2g", "g2a"], help="evaluate only this direction")
+    p.add_argument("--evaluator", default=DEFAULT_EVALUATOR, help="the SAIG-D folder used for R@1 and fid_saig")
+    p.add_argument("--baseline", choices=["pix2pix"], help="--model is a Pix2Pix generator folder")
+    p.add_argument("--name", help="method name shown by --markdown (default: crossview or pix2pix)")
+    p.add_argument("--save-images", help="keep the synthesized images in DIR/a2g/, DIR/g2a/ plus a grid PNG")
+    p.add_argument("--seed", type=int, default=0, help="noise seed; pair i uses seed + i")
+    p.add_argument("--markdown", nargs="+", metavar="JSON",
+                   help="print a paper-table-2 style table from result files and exit")
+    p.add_argument("--batch-size", type=int, default=32, help="images per forward pass")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N pairs of the split")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
@@ -66,20 +231,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_grad_enabled(False)
-    if not args.retrieval:
-        sys.exit("synthesis evaluation (SSIM, PSNR, LPIPS, FID, R@1 of synthesized images) needs the generator, "
-                 "which this version does not have yet; use --retrieval for an embedder")
-    result = evaluate_retrieval(args.model, args.data, args.split, args.device, args.batch_size, args.workers,
-                                args.limit)
+    if args.markdown:
+        print(markdown_table(args.markdown))
+        return
+    if not (args.model and args.data and args.out):
+        parser.error("--model, --data and --out are required (except with --markdown)")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.retrieval:
+        result = evaluate_retrieval(args.model, args.data, args.split, args.device, args.batch_size, args.workers,
+                                    args.limit)
+        log.info("R@1 %.4f  R@5 %.4f  R@10 %.4f  R@1%% %.4f  (aerial queries: R@1 %.4f) on %d pairs -> %s",
+                 result["r1"], result["r5"], result["r10"], result["r1_percent"], result["aerial_query"]["r1"],
+                 result["num_pairs"], out)
+    else:
+        result = evaluate_synthesis(args.model, args.data, args.split, args.direction, args.evaluator,
+                                    args.baseline, args.save_images, args.limit, args.batch_size, args.seed,
+                                    args.device)
+        if args.name:
+            result["name"] = args.name
+        for d in ("a2g", "g2a"):
+            if d in result:
+                log.info("%s: %s", d, {m: result[d][m] for m in METRICS})
     out.write_text(json.dumps(result, indent=2) + "\n")
-    log.info("R@1 %.4f  R@5 %.4f  R@10 %.4f  R@1%% %.4f  (aerial queries: R@1 %.4f) on %d pairs -> %s",
-             result["r1"], result["r5"], result["r10"], result["r1_percent"], result["aerial_query"]["r1"],
-             result["num_pairs"], out)
 
 
 if __name__ == "__main__":

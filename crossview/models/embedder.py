@@ -101,14 +101,23 @@ class SAIGBranch(nn.Module):
         self.head = SMDHead(self.tokens) if head == "smd" else GAPHead()
         self.embed_dim = dim * 8 if head == "smd" else dim
 
-    def forward(self, x: torch.Tensor, return_stem: bool = False):
-        """The embedding; with ``return_stem`` also the stem's feature maps (perceptual features, one pass)."""
+    def encode_tokens(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The normalised tokens (B, N, D) before the head, and the stem's feature maps."""
         x, stem = self.stem(x, return_features=True)
         x = x.flatten(2).transpose(1, 2) + self.pos_embed
         for block in self.blocks:
             x = block(x)
-        e = F.normalize(self.head(self.norm(x)), dim=-1)
+        return self.norm(x), stem
+
+    def forward(self, x: torch.Tensor, return_stem: bool = False):
+        """The embedding; with ``return_stem`` also the stem's feature maps (perceptual features, one pass)."""
+        tokens, stem = self.encode_tokens(x)
+        e = F.normalize(self.head(tokens), dim=-1)
         return (e, stem) if return_stem else e
+
+    def pooled_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean of the final tokens, (B, D): a compact feature space for Frechet distances."""
+        return self.encode_tokens(x)[0].mean(1)
 
     def stem_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The stem's intermediate feature maps (the perceptual loss's fallback features)."""

@@ -1,0 +1,91 @@
+"""The evaluation harness: metric values against closed forms, and end-to-end runs on tiny models."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from crossview import CrossViewPipeline
+from crossview.checkpoint import save_model
+from crossview.metrics import feature_frechet_distance, frechet_distance, ssim_psnr
+from crossview.models.embedder import SAIG
+from crossview.models.pix2pix import Pix2PixGenerator
+from train.evaluate import main as evaluate_main
+
+
+def test_psnr_known_value():
+    real = torch.zeros(2, 3, 16, 16, dtype=torch.uint8)
+    fake = torch.full((2, 3, 16, 16), 10, dtype=torch.uint8)  # MSE = 100
+    _, psnr = ssim_psnr(fake, real)
+    assert torch.allclose(psnr, torch.full((2,), 10 * math.log10(255**2 / 100), dtype=psnr.dtype), atol=1e-6)
+
+
+def test_ssim_known_values():
+    a = torch.full((1, 3, 32, 32), 100, dtype=torch.uint8)
+    b = torch.full((1, 3, 32, 32), 120, dtype=torch.uint8)
+    c1 = (0.01 * 255) ** 2
+    expected = (2 * 100 * 120 + c1) / (100**2 + 120**2 + c1)  # flat images: only the luminance term is left
+    ssim, _ = ssim_psnr(a, b)
+    assert ssim.item() == pytest.approx(expected, abs=1e-6)
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.integers(0, 256, (2, 3, 32, 32), dtype=np.uint8))
+    same, _ = ssim_psnr(x, x)
+    assert torch.allclose(same, torch.ones(2, dtype=same.dtype))
+
+
+def test_frechet_distance_closed_form():
+    assert frechet_distance([0.0], [[1.0]], [1.0], [[4.0]]) == pytest.approx(1 + 1 + 4 - 2 * 2)
+    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    s1, s2 = np.diag([1.0, 4.0, 9.0]), np.diag([4.0, 1.0, 1.0])
+    expected = ((mu1 - mu2) ** 2).sum() + ((np.sqrt(np.diag(s1)) - np.sqrt(np.diag(s2))) ** 2).sum()
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected)
+    g = torch.Generator().manual_seed(0)
+    same = torch.randn(4000, 3, generator=g)
+    shifted = torch.randn(4000, 3, generator=g) * 2 + 1
+    assert feature_frechet_distance(same, same) == pytest.approx(0, abs=1e-6)
+    assert feature_frechet_distance(same, shifted) == pytest.approx(3 * 1 + 3 * 1, rel=0.1)
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    pipe = CrossViewPipeline.untrained("tiny", seed=0).save_pretrained(root / "pipe")
+    torch.manual_seed(1)
+    saig_d = save_model(SAIG.from_preset("tiny", "d"), root / "saig-d")
+    p2p = save_model(Pix2PixGenerator((16, 64), ngf=4), root / "p2p")
+    return pipe, saig_d, p2p
+
+
+def test_synthesis_evaluation_end_to_end(synthcity_dir, tiny_models, tmp_path, capsys):
+    pipe, saig_d, p2p = tiny_models
+    ours, images = tmp_path / "ours.json", tmp_path / "images"
+    evaluate_main(["--model", str(pipe), "--data", str(synthcity_dir), "--split", "train", "--evaluator",
+                   str(saig_d), "--out", str(ours), "--save-images", str(images), "--batch-size", "4"])
+    result = json.loads(ours.read_text())
+    for d in ("a2g", "g2a"):
+        r = result[d]
+        assert 0 < r["psnr"] < 100 and -1 <= r["ssim"] <= 1 and 0 <= r["r1"] <= 1 and r["fid_saig"] >= 0
+        assert r["lpips"] is None and r["fid"] is None and "weights" in r["unavailable"]["fid"]
+        assert r["num_pairs"] == 6
+    assert "ssim" in result["how"] and "SAIG-D" in result["how"]["r1"]
+    # Synthesized images keep their ground truth's file name and the model's output size.
+    assert sorted(p.name for p in (images / "a2g").iterdir()) == \
+        sorted(p.name for p in (synthcity_dir / "ground").glob("*.png"))[:6]
+    assert (images / "a2g-grid.png").is_file() and (images / "g2a-grid.png").is_file()
+    again = tmp_path / "again.json"
+    evaluate_main(["--model", str(pipe), "--data", str(synthcity_dir), "--split", "train", "--evaluator",
+                   str(saig_d), "--out", str(again), "--direction", "g2a"])
+    second = json.loads(again.read_text())
+    assert "a2g" not in second and second["g2a"]["psnr"] == result["g2a"]["psnr"]  # deterministic
+
+    base = tmp_path / "p2p.json"
+    evaluate_main(["--model", str(p2p), "--baseline", "pix2pix", "--data", str(synthcity_dir), "--split",
+                   "train", "--evaluator", str(saig_d), "--out", str(base)])
+    assert json.loads(base.read_text())["method"] == "pix2pix"
+    capsys.readouterr()
+    evaluate_main(["--markdown", str(ours), str(base)])
+    table = capsys.readouterr().out
+    assert "| a2g | crossview |" in table and "| a2g | pix2pix |" in table and "| g2a | crossview |" in table
+    assert "n/a" in table  # LPIPS and FID are reported as unavailable, not invented
