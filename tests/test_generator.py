@@ -12,7 +12,7 @@ from crossview.augment import diff_augment
 from crossview.checkpoint import CheckpointError, save_model
 from crossview.data import PairsFolder
 from crossview.losses import d_hinge, diversity, g_adversarial, identity, perceptual, reconstruction
-from crossview.models.attn_adain import AttentionalAdaIN, PlainAdaIN
+from crossview.models.attn_adain import AttentionalAdaIN
 from crossview.models.discriminator import OneWayDiscriminator
 from crossview.models.embedder import SAIG
 from crossview.models.generator import Generator
@@ -61,7 +61,7 @@ def test_attention_map_depends_on_the_features_and_gamma_beta_on_r():
     out2, m2 = layer(x, torch.randn(1, 8))
     assert torch.equal(m1, m2) and not torch.allclose(out1, out2)  # M = sigmoid(conv(x_hat)): r-independent
     assert m1.std() > 0 and ((m1 > 0) & (m1 < 1)).all()
-    _, m_plain = PlainAdaIN(3, 8)(x, torch.randn(1, 8))
+    _, m_plain = AttentionalAdaIN(3, 8, attentional=False)(x, torch.randn(1, 8))
     assert torch.equal(m_plain, torch.ones(1, 1, 6, 6))
 
 

@@ -28,40 +28,27 @@ class AttentionalAdaIN(nn.Module):
         out = x_r * M + x_hat * (1 - M)                (5)
 
     ``r`` is the retrieval embedding (already passed through the generator's shared first MLP layer).
-    forward returns (out, M).
+    forward returns (out, M). ``attentional=False`` is the 'w/o Attn-AdaIN' ablation: no conv, M = 1, so
+    the layer is a plain AdaIN (eq. 1-3).
     """
 
-    def __init__(self, channels: int, cond_dim: int, hidden: int = 128):
+    def __init__(self, channels: int, cond_dim: int, hidden: int = 128, attentional: bool = True):
         super().__init__()
         self.mlp = nn.Sequential(nn.Linear(cond_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 2 * channels))
         # Start as the identity modulation: gamma = 1, beta = 0.
         nn.init.zeros_(self.mlp[-1].weight)
         with torch.no_grad():
             self.mlp[-1].bias.copy_(torch.cat([torch.ones(channels), torch.zeros(channels)]))
-        self.attention = nn.Conv2d(channels, 1, 3, padding=1)
+        self.attention = nn.Conv2d(channels, 1, 3, padding=1) if attentional else None
 
     def forward(self, x: torch.Tensor, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x_hat = instance_norm(x)
         gamma, beta = self.mlp(r)[:, :, None, None].chunk(2, dim=1)
         x_r = gamma * x_hat + beta
+        if self.attention is None:
+            return x_r, torch.ones_like(x_hat[:, :1])
         m = torch.sigmoid(self.attention(x_hat))
         return x_r * m + x_hat * (1 - m), m
-
-
-class PlainAdaIN(nn.Module):
-    """The 'w/o Attn-AdaIN' ablation: eq. 1-3 only, i.e. M = 1 everywhere (returned for a uniform interface)."""
-
-    def __init__(self, channels: int, cond_dim: int, hidden: int = 128):
-        super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(cond_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 2 * channels))
-        nn.init.zeros_(self.mlp[-1].weight)
-        with torch.no_grad():
-            self.mlp[-1].bias.copy_(torch.cat([torch.ones(channels), torch.zeros(channels)]))
-
-    def forward(self, x: torch.Tensor, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        gamma, beta = self.mlp(r)[:, :, None, None].chunk(2, dim=1)
-        out = gamma * instance_norm(x) + beta
-        return out, torch.ones_like(out[:, :1])
 
 
 class StyleAdaIN(nn.Module):

@@ -19,7 +19,7 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from crossview.models.attn_adain import AttentionalAdaIN, MappingNetwork, PlainAdaIN, StyleAdaIN, instance_norm
+from crossview.models.attn_adain import AttentionalAdaIN, MappingNetwork, StyleAdaIN, instance_norm
 
 STRUCTURE_MAX_SIDE = 32  # structure below and at 32 px, facades above (paper section 3.3)
 
@@ -42,8 +42,9 @@ class ResBlockS(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, cond_dim: int, attentional: bool = True):
         super().__init__()
-        norm = AttentionalAdaIN if attentional else PlainAdaIN
-        self.norm1, self.norm2, self.norm_skip = norm(c_in, cond_dim), norm(c_out, cond_dim), norm(c_in, cond_dim)
+        self.norm1 = AttentionalAdaIN(c_in, cond_dim, attentional=attentional)
+        self.norm2 = AttentionalAdaIN(c_out, cond_dim, attentional=attentional)
+        self.norm_skip = AttentionalAdaIN(c_in, cond_dim, attentional=attentional)
         self.conv1, self.conv2 = sn_conv(c_in, c_out, 3), sn_conv(c_out, c_out, 3)
         self.skip = sn_conv(c_in, c_out, 1)
 
@@ -69,7 +70,7 @@ class ResBlockT(nn.Module):
         super().__init__()
         self.style1, self.style2 = StyleAdaIN(c_in, w_dim), StyleAdaIN(c_out, w_dim)
         self.conv1, self.conv2 = nn.Conv2d(c_in, c_out, 3, padding=1), nn.Conv2d(c_out, c_out, 3, padding=1)
-        self.norm = (AttentionalAdaIN if attentional else PlainAdaIN)(c_out, cond_dim)
+        self.norm = AttentionalAdaIN(c_out, cond_dim, attentional=attentional)
         self.conv3 = nn.Conv2d(c_out, c_out, 3, padding=1)
         self.layer_scale = nn.Parameter(torch.full((1, c_out, 1, 1), layer_scale))
 
