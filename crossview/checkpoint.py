@@ -46,6 +46,10 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
 
 def replace_dir(tmp: Path, target: Path) -> None:
     """Move a finished folder into place; an older folder of that name is removed only afterwards."""
+    tmp.chmod(0o755)  # mkdtemp makes it private; the published folder is an ordinary one
+    for f in tmp.iterdir():
+        if f.is_file():
+            f.chmod(0o644)
     old = target.with_name(f".{target.name}.old")
     if old.exists():
         shutil.rmtree(old)
@@ -56,13 +60,19 @@ def replace_dir(tmp: Path, target: Path) -> None:
         shutil.rmtree(old)
 
 
-def save_model(model: nn.Module, directory: str | Path) -> Path:
-    """``model.save_pretrained(directory)``, atomically: the folder is complete or not there."""
+def save_model(model: nn.Module, directory: str | Path, fp16: bool = False) -> Path:
+    """``model.save_pretrained(directory)``, atomically: the folder is complete or not there.
+
+    ``fp16`` stores floating-point tensors as float16 (half the size; loading casts them back).
+    """
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.", suffix=".tmp"))
     try:
         model.save_pretrained(tmp)
+        if fp16:
+            state = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in model.state_dict().items()}
+            save_file(state, str(tmp / WEIGHTS_NAME))
         replace_dir(tmp, directory)
     finally:
         if tmp.exists():

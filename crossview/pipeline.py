@@ -26,7 +26,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from safetensors.torch import save_file
 
 from crossview.checkpoint import (
     CheckpointError,
@@ -115,11 +114,7 @@ class CrossViewPipeline:
         try:
             parts = {"saig-s": self.embedder} | dict(self.generators)
             for name, model in parts.items():
-                save_model(model, tmp / name)
-                if fp16:
-                    state = {k: (v.half() if v.is_floating_point() else v).contiguous()
-                             for k, v in model.state_dict().items()}
-                    save_file(state, str(tmp / name / "model.safetensors"))
+                save_model(model, tmp / name, fp16=fp16)
             write_json_atomic(tmp / "config.json", {
                 "format": FORMAT, "embedder": "saig-s", "generators": {d: d for d in self.generators},
                 "trained": self.trained, "notes": self.notes, "weights_dtype": "float16" if fp16 else "float32"})
