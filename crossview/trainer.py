@@ -68,6 +68,12 @@ class GANConfig:
         return LossWeights(self.lambda_rec, self.lambda_perc, self.lambda_id, self.lambda_div, self.div_every)
 
 
+def check_finite(loss: torch.Tensor, which: str, step: int) -> None:
+    """Stop before a NaN or inf loss reaches an optimizer, so the networks in memory stay as they were."""
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"non-finite {which} loss ({loss.item()}) at step {step}")
+
+
 def build_generator(cfg: GANConfig, embed_dim: int) -> Generator:
     p = get_preset(cfg.preset)
     source_view, target_view = DIRECTIONS[cfg.direction]
@@ -163,6 +169,7 @@ class GANTrainer:
         logs = {"d_real": real_s.mean().item(), "d_fake": fake_s.mean().item(), "d_mismatch": mis_s.mean().item()}
         if self.d_coarse is not None:
             d_loss = d_loss + d_hinge(*self._d_scores(self.d_coarse, target_coarse, fake.coarse, e.detach()))
+        check_finite(d_loss, "discriminator", step)
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         self.opt_d.step()
@@ -199,8 +206,7 @@ class GANTrainer:
             div = diversity(z_local, z_local2, out_image, out2_image)
             g_loss = g_loss + w.div * div
             logs["diversity"] = div.item()
-        if not torch.isfinite(g_loss) or not torch.isfinite(d_loss):
-            raise FloatingPointError(f"non-finite loss at step {step}: d {d_loss.item()}, g {g_loss.item()}")
+        check_finite(g_loss, "generator", step)
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
@@ -277,6 +283,7 @@ class Pix2PixTrainer:
         real_s, fake_s = scores.chunk(2)
         d_loss = (F.binary_cross_entropy_with_logits(real_s, torch.ones_like(real_s))
                   + F.binary_cross_entropy_with_logits(fake_s, torch.zeros_like(fake_s))) / 2
+        check_finite(d_loss, "discriminator", step)
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         self.opt_d.step()
@@ -285,8 +292,7 @@ class Pix2PixTrainer:
         adv = F.binary_cross_entropy_with_logits(g_scores, torch.ones_like(g_scores))
         l1 = reconstruction(target, fake)
         g_loss = adv + self.cfg.lambda_l1 * l1
-        if not torch.isfinite(g_loss) or not torch.isfinite(d_loss):
-            raise FloatingPointError(f"non-finite loss at step {step}: d {d_loss.item()}, g {g_loss.item()}")
+        check_finite(g_loss, "generator", step)
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()

@@ -6,8 +6,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest
+import torch
 
+from crossview.checkpoint import save_model
 from crossview.data.synthcity import SynthCityConfig, generate
+from crossview.models.embedder import SAIG
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +20,10 @@ def synthcity_dir(tmp_path_factory):
     generate(root, num=8, seed=123, cfg=SynthCityConfig(), train_frac=0.75, val_frac=0.125, labels=True,
              progress=False)
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_saig(tmp_path_factory):
+    """A randomly initialised tiny SAIG-S model folder (the generator's guide in training tests)."""
+    torch.manual_seed(0)
+    return save_model(SAIG.from_preset("tiny", "s"), tmp_path_factory.mktemp("saig") / "saig-s")

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from crossview.augment import diff_augment
-from crossview.checkpoint import CheckpointError, save_model
+from crossview.checkpoint import CheckpointError
 from crossview.data import PairsFolder
 from crossview.losses import d_hinge, diversity, g_adversarial, identity, perceptual, reconstruction
 from crossview.models.attn_adain import AttentionalAdaIN
@@ -188,12 +188,6 @@ def test_vgg16_from_a_safetensors_file(tmp_path):
     trainer = tiny_trainer("g2a", vgg16_weights=str(tmp_path / "vgg16.safetensors"))
     assert trainer.perceptual_source.startswith("vgg16")
     trainer.train_step(torch.rand(2, 3, 16, 64) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1, 1)
-
-
-@pytest.fixture(scope="module")
-def tiny_saig(tmp_path_factory):
-    torch.manual_seed(0)
-    return save_model(SAIG.from_preset("tiny", "s"), tmp_path_factory.mktemp("saig") / "saig-s")
 
 
 def generator_cli(data, saig, out, *extra):
