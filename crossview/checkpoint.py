@@ -45,7 +45,11 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
 
 
 def replace_dir(tmp: Path, target: Path) -> None:
-    """Move a finished folder into place; an older folder of that name is removed only afterwards."""
+    """Move a finished folder into place; an older folder of that name is removed only afterwards.
+
+    Training checkpoints never overwrite (each step has its own folder). When a model folder is overwritten,
+    a crash between the two renames leaves the previous version as ``.<name>.old`` beside it.
+    """
     tmp.chmod(0o755)  # mkdtemp makes it private; the published folder is an ordinary one
     for f in tmp.iterdir():
         if f.is_file():

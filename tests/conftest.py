@@ -1,6 +1,11 @@
 """Shared test set-up: no network at start-up, small SynthCity folders built once per session."""
 
 import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -11,6 +16,9 @@ import torch
 from crossview.checkpoint import save_model
 from crossview.data.synthcity import SynthCityConfig, generate
 from crossview.models.embedder import SAIG
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"  # logs and screenshots the tests keep (ignored by git)
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +35,36 @@ def tiny_saig(tmp_path_factory):
     """A randomly initialised tiny SAIG-S model folder (the generator's guide in training tests)."""
     torch.manual_seed(0)
     return save_model(SAIG.from_preset("tiny", "s"), tmp_path_factory.mktemp("saig") / "saig-s")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    """python app.py on a free port (an untrained model when no checkpoint is shipped), its log kept."""
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
+           "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(ARTIFACTS / "app.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"app exited with {proc.returncode}: {(ARTIFACTS / 'app.log').read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(1)
+        else:
+            proc.kill()
+            pytest.fail("app did not start in time")
+        yield f"http://127.0.0.1:{port}/"
+        proc.terminate()
+        proc.wait(timeout=30)
