@@ -101,12 +101,13 @@ with gr.Blocks(title="CrossView") as demo:
                 again = gr.Button("Resample style")
         with gr.Column(scale=2):
             info = gr.Markdown()
-            output = gr.Image(label="Synthesized view", type="pil", format="png")
-            coarse = gr.Image(label="Coarse (structure) output", type="pil", format="png")
+            output = gr.Image(label="Synthesized view", type="pil", format="png", height=260)
+            coarse = gr.Image(label="Coarse (structure) output", type="pil", format="png", height=160)
             similarity = gr.Number(label="Retrieval similarity (source vs result)", precision=4)
-            all_samples = gr.Gallery(label="Samples", columns=4, height="auto", format="png")
+            all_samples = gr.Gallery(label="Samples", columns=4, height=200, object_fit="contain", format="png")
     opacity = gr.Slider(0, 1, value=0.6, step=0.05, label="Heatmap opacity")
-    attention = gr.Gallery(label="Attention weight maps M", columns=3, height="auto", format="png")
+    attention = gr.Gallery(label="Attention weight maps M", columns=2, height=720, object_fit="contain",
+                           format="png")
     state = gr.State()
 
     outputs = [output, coarse, attention, similarity, all_samples, info, state]

@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -43,28 +44,36 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_url():
-    """python app.py on a free port (an untrained model when no checkpoint is shipped), its log kept."""
+@contextmanager
+def launched_app(**env_extra: str):
+    """python app.py on a free port with extra environment variables; yields its URL, kills it after."""
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
-           "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+           "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), **env_extra}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with open(ARTIFACTS / "app.log", "w") as log:
         proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
-        deadline = time.time() + 240
-        while time.time() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"app exited with {proc.returncode}: {(ARTIFACTS / 'app.log').read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                time.sleep(1)
-        else:
-            proc.kill()
-            pytest.fail("app did not start in time")
-        yield f"http://127.0.0.1:{port}/"
-        proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            deadline = time.time() + 240
+            while time.time() < deadline:
+                if proc.poll() is not None:
+                    pytest.fail(f"app exited with {proc.returncode}: {(ARTIFACTS / 'app.log').read_text()[-2000:]}")
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1):
+                        break
+                except OSError:
+                    time.sleep(1)
+            else:
+                pytest.fail("app did not start in time")
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    """The demo as users start it (an untrained model when no checkpoint is shipped), its log kept."""
+    with launched_app() as url:
+        yield url

@@ -93,6 +93,8 @@ def test_browser_end_to_end(app_url, tmp_path):
         expect(seed_box).not_to_have_value(before, timeout=60_000)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
+        page.reload()  # a fresh page: gr.File swaps its drop zone for the current file once one is uploaded
+        page.locator("input[type=file]").first.wait_for(state="attached", timeout=120_000)
         page.locator("input[type=file]").first.set_input_files(str(fake))
         page.get_by_role("button", name="Synthesize").click()
         expect(page.get_by_text("could not be read as an image").first).to_be_visible(timeout=30_000)

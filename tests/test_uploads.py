@@ -108,3 +108,34 @@ def test_exif_rotation_is_applied(tmp_path):
     upright = open_upload(str(tmp_path / "rot.jpg"))
     assert upright.size == (40, 80)
     assert upright.getpixel((20, 2))[0] > 200  # the stripe now runs along the top
+
+
+def test_a_bad_crossview_model_stops_start_up_with_its_reason(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    (tmp_path / "config.json").write_text('{"format": "something else"}')
+    for target, reason in ((tmp_path / "nowhere", "not found"), (tmp_path, "not a CrossView pipeline")):
+        env = {**os.environ, "CROSSVIEW_MODEL": str(target), "GRADIO_ANALYTICS_ENABLED": "False",
+               "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+        r = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode != 0
+        assert "CROSSVIEW_MODEL" in r.stderr and reason in r.stderr and "Traceback" not in r.stderr
+
+
+def test_uploads_over_the_size_cap_are_refused(tmp_path):
+    from gradio_client import Client, handle_file
+
+    from tests.conftest import ROOT, launched_app
+
+    big = tmp_path / "big.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 300, 3), np.uint8)).save(big)  # ~270 kB
+    with launched_app(CROSSVIEW_MAX_UPLOAD="100kb") as url:
+        client = Client(url, verbose=False)
+        with pytest.raises(ValueError, match="exceeds the maximum file size of 102400 bytes"):
+            client.predict(handle_file(str(big)), "Auto", 0, 1, api_name="/synthesize")
+        client.predict(handle_file(str(ROOT / "assets/examples/aerial-1.png")), "Auto", 0, 1, api_name="/synthesize")
