@@ -234,7 +234,6 @@ def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    torch.set_grad_enabled(False)
     if args.markdown:
         print(markdown_table(args.markdown))
         return
