@@ -89,3 +89,4 @@ def test_synthesis_evaluation_end_to_end(synthcity_dir, tiny_models, tmp_path, c
     table = capsys.readouterr().out
     assert "| a2g | crossview |" in table and "| a2g | pix2pix |" in table and "| g2a | crossview |" in table
     assert "n/a" in table  # LPIPS and FID are reported as unavailable, not invented
+    assert torch.is_grad_enabled()  # evaluating leaves the process's autograd mode as it found it
