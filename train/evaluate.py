@@ -120,6 +120,12 @@ def evaluate_direction(synth, direction: str, dataset, evaluator: SAIG, device: 
                        seed: int, save_images: Path | None) -> dict:
     source_view, target_view = DIRECTIONS[direction]
     eval_size = {"aerial": evaluator.aerial_size, "ground": evaluator.ground_size}
+
+    def for_evaluator(x: torch.Tensor, view: str) -> torch.Tensor:
+        """Images at the evaluator's input size for that view."""
+        size = tuple(eval_size[view])
+        return x if tuple(x.shape[-2:]) == size else F.interpolate(x, size=size, mode="bilinear",
+                                                                   align_corners=False)
     ssim, psnr, fake_feats, real_feats, queries, database = [], [], [], [], [], []
     grid_rows = []
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
@@ -132,11 +138,6 @@ def evaluate_direction(synth, direction: str, dataset, evaluator: SAIG, device: 
         s, p = ssim_psnr(fake_u8.cpu(), real_u8.cpu())
         ssim.append(s)
         psnr.append(p)
-
-        def for_evaluator(x, view):
-            size = tuple(eval_size[view])
-            return x if tuple(x.shape[-2:]) == size else F.interpolate(x, size=size, mode="bilinear",
-                                                                       align_corners=False)
 
         fake, real = for_evaluator(from_uint8(fake_u8), target_view), for_evaluator(target, target_view)
         branch = evaluator.branch(target_view)
