@@ -93,14 +93,14 @@ class JsonlLog:
 
 
 def plot_curves(records: list[dict], out: Path, title: str) -> None:
-    """One panel per numeric key (other than step/epoch/time) against the step."""
+    """One panel per numeric key (other than step/epoch/time/minutes) against the step."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     keys = sorted({k for r in records for k, v in r.items()
-                   if isinstance(v, int | float) and k not in ("step", "epoch", "time", "lr")})
+                   if isinstance(v, int | float) and k not in ("step", "epoch", "time", "minutes", "lr")})
     if not keys:
         return
     cols = min(4, len(keys))

@@ -58,8 +58,11 @@ def tiny_models(tmp_path_factory):
     return pipe, saig_d, p2p
 
 
-def test_synthesis_evaluation_end_to_end(synthcity_dir, tiny_models, tmp_path, capsys):
+def test_synthesis_evaluation_end_to_end(synthcity_dir, tiny_models, tmp_path, capsys, monkeypatch):
     pipe, saig_d, p2p = tiny_models
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))  # an empty hub cache: no LPIPS/FID weights
+    monkeypatch.delenv("CROSSVIEW_ALEXNET", raising=False)
+    monkeypatch.delenv("CROSSVIEW_FID_INCEPTION", raising=False)
     ours, images = tmp_path / "ours.json", tmp_path / "images"
     evaluate_main(["--model", str(pipe), "--data", str(synthcity_dir), "--split", "train", "--evaluator",
                    str(saig_d), "--out", str(ours), "--save-images", str(images), "--batch-size", "4"])
@@ -67,7 +70,8 @@ def test_synthesis_evaluation_end_to_end(synthcity_dir, tiny_models, tmp_path, c
     for d in ("a2g", "g2a"):
         r = result[d]
         assert 0 < r["psnr"] < 100 and -1 <= r["ssim"] <= 1 and 0 <= r["r1"] <= 1 and r["fid_saig"] >= 0
-        assert r["lpips"] is None and r["fid"] is None and "weights" in r["unavailable"]["fid"]
+        assert r["lpips"] is None and r["fid"] is None
+        assert "torch hub cache" in r["unavailable"]["fid"] and "AlexNet" in r["unavailable"]["lpips"]
         assert r["num_pairs"] == 6
     assert "ssim" in result["how"] and "SAIG-D" in result["how"]["r1"]
     # Synthesized images keep their ground truth's file name and the model's output size.
@@ -90,3 +94,22 @@ def test_synthesis_evaluation_end_to_end(synthcity_dir, tiny_models, tmp_path, c
     assert "| a2g | crossview |" in table and "| a2g | pix2pix |" in table and "| g2a | crossview |" in table
     assert "n/a" in table  # LPIPS and FID are reported as unavailable, not invented
     assert torch.is_grad_enabled()  # evaluating leaves the process's autograd mode as it found it
+
+
+def test_figures_script_writes_every_figure(synthcity_dir, tiny_models, tmp_path):
+    from train.figures import main as figures_main
+
+    pipe, _, p2p = tiny_models
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "log.jsonl").write_text("".join(json.dumps({"step": s, "minutes": s / 10, "l1": 1 / s, "d_loss": 2.0}) + "\n"
+                                           for s in range(1, 6)))
+    figures_main(["--data", str(synthcity_dir), "--split", "train", "--model", str(pipe), "--pix2pix",
+                  f"a2g={p2p}", "--runs", f"ours-a2g={run}", "--rows", "3", "--out", str(tmp_path / "fig")])
+    names = sorted(p.name for p in (tmp_path / "fig").iterdir())
+    assert names == ["qualitative-a2g.png", "qualitative-g2a.png", "training-curves.png", "weight-maps-a2g.png",
+                     "weight-maps-g2a.png"]
+    from PIL import Image
+
+    grid = Image.open(tmp_path / "fig" / "qualitative-a2g.png")  # 4 columns (source, ours, pix2pix, truth)
+    assert grid.width == 32 + 3 * 64 + 3 * 4 and grid.height == 3 * 32 + 2 * 4

@@ -15,7 +15,7 @@ from crossview.losses import d_hinge, diversity, g_adversarial, identity, percep
 from crossview.models.attn_adain import AttentionalAdaIN
 from crossview.models.discriminator import OneWayDiscriminator
 from crossview.models.embedder import SAIG
-from crossview.models.generator import Generator
+from crossview.models.generator import Generator, sn_conv, upsample, upsample_conv3x3
 from crossview.models.vgg import VGG16Features, load_vgg16
 from crossview.trainer import GANConfig, GANTrainer, build_generator
 from tests.test_embedder import _run
@@ -81,6 +81,15 @@ def test_weight_maps_at_every_layer(target):
     for name, m in out.weight_maps.items():
         assert m.shape[:2] == (3, 1) and m.shape[3] * h == m.shape[2] * w, name
         assert (m >= 0).all() and (m <= 1).all(), name
+
+
+def test_upsample_conv3x3_is_conv_after_nearest_upsampling():
+    """The facade blocks' sub-pixel form gives what conv3x3(upsample(x)) gives, with the same weights."""
+    torch.manual_seed(0)
+    # (eval: in training mode every read of a spectral-norm weight takes a power-iteration step)
+    for conv in (torch.nn.Conv2d(5, 7, 3, 1, 1), sn_conv(5, 7, 3).eval(), torch.nn.Conv2d(3, 2, 3, 1, 1, bias=False)):
+        x = torch.randn(2, conv.in_channels, 6, 10)
+        assert torch.allclose(upsample_conv3x3(x, conv), conv(upsample(x)), atol=1e-5)
 
 
 def test_same_seed_same_output_and_noise_changes_it():
@@ -215,10 +224,23 @@ def test_resumed_run_ends_with_the_same_parameters(synthcity_dir, tiny_saig, tmp
     assert {"d_loss", "g_adv", "l1", "perceptual", "identity", "diversity"} <= set().union(*records)
 
 
+def test_wall_clock_budget_stops_the_run_and_counts_over_resumes(synthcity_dir, tiny_saig, tmp_path):
+    out = tmp_path / "timed"
+    r = _run(generator_cli(synthcity_dir, tiny_saig, out, "--max-minutes", "0.0001"))  # 6 ms: one step
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert [json.loads(x)["step"] for x in (out / "log.jsonl").read_text().splitlines()] == [1]
+    state = json.loads((out / "checkpoints" / "step-000000001" / "state.json").read_text())
+    assert state["extra"]["train_seconds"] > 0.006 and (out / "generator" / "model.safetensors").is_file()
+    r = _run(generator_cli(synthcity_dir, tiny_saig, out, "--max-minutes", "0.0001", "--resume"))
+    assert r.returncode == 0 and "done at step 1 " in r.stderr, r.stderr[-2000:]  # the budget is already spent
+    r = _run(generator_cli(synthcity_dir, tiny_saig, out, "--max-minutes", "60", "--max-steps", "3", "--resume"))
+    assert r.returncode == 0 and "done at step 3 " in r.stderr, r.stderr[-2000:]
+
+
 def test_generator_ddp_two_cpu_processes(synthcity_dir, tiny_saig, tmp_path):
     r = _run(["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29519",
               *generator_cli(synthcity_dir, tiny_saig, tmp_path / "ddp", "--batch-size", "2", "--max-steps", "2",
-                             "--device", "cpu", "--direction", "g2a")])
+                             "--device", "cpu", "--direction", "g2a", "--max-minutes", "30")])
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((tmp_path / "ddp" / "config.json").read_text())["world_size"] == 2
     assert (tmp_path / "ddp" / "generator" / "model.safetensors").is_file()

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from crossview import CrossViewPipeline
+from crossview.demo import load_pipeline
 from tests.conftest import ARTIFACTS, ROOT
 
 pytestmark = pytest.mark.slow
@@ -44,7 +44,7 @@ def server_rss_mb(port: int) -> float:
 def test_concurrent_clients_get_their_own_results_and_memory_stays_flat(app_url):
     from gradio_client import Client, handle_file
 
-    local = CrossViewPipeline.untrained("demo")  # the app's model when no checkpoint ships (same seed)
+    local = load_pipeline()  # the model the app serves: the shipped checkpoint, or the untrained one
     examples = sorted((ROOT / "assets" / "examples").glob("*.png"))
     jobs = [(examples[i % len(examples)], 1000 * i + j) for i in range(CLIENTS) for j in range(REQUESTS_EACH)]
     expected = {(str(p), s): np.asarray(local(p, seed=s).images[0]) for p, s in jobs}

@@ -8,7 +8,10 @@ Synthesis (a CrossView pipeline folder, or a Pix2Pix generator with --baseline p
 
 writes per direction (keys a2g, g2a) ssim, psnr, lpips, fid, fid_saig and r1, and under "how" how each
 was computed. R@1 asks the separately trained SAIG-D (--evaluator, default assets/checkpoints/saig-d) to
-find each synthesized image's real source view among all source views of the split.
+find each synthesized image's real source view among all source views of the split. LPIPS (AlexNet) and
+FID (Inception) are computed when their standard weights are on this machine (CROSSVIEW_ALEXNET /
+CROSSVIEW_FID_INCEPTION, or the torch hub cache: crossview/models/pretrained.py); otherwise they are null
+and "unavailable" says why.
 
 Retrieval (a SAIG embedder):
 
@@ -26,6 +29,7 @@ import argparse
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -45,6 +49,8 @@ from crossview.metrics import (
     ssim_psnr,
 )
 from crossview.models.embedder import SAIG
+from crossview.models.inception import FIDInceptionV3, load_inception
+from crossview.models.lpips import LPIPS, load_lpips
 from crossview.models.pix2pix import Pix2PixGenerator
 from crossview.pipeline import CrossViewPipeline
 from crossview.runtime import pick_device
@@ -76,16 +82,14 @@ def evaluate_retrieval(model_dir: str, data: str, split: str, device: str = "aut
 
 DEFAULT_EVALUATOR = "assets/checkpoints/saig-d"
 METRICS = ("ssim", "psnr", "lpips", "fid", "fid_saig", "r1")
-UNAVAILABLE = {
-    "lpips": "needs the pretrained AlexNet + LPIPS linear weights; they cannot be downloaded on this project's "
-             "machines and CrossView has no loader for them yet",
-    "fid": "needs the pt_inception-2015-12-05 InceptionV3 weights; they cannot be downloaded on this project's "
-           "machines and CrossView has no loader for them yet",
-}
 HOW = {
     "ssim": f"torchmetrics SSIM per image on 8-bit RGB at the model's output size, averaged over images "
             f"({SSIM_SETTINGS})",
     "psnr": "torchmetrics PSNR (data range 255) per image on 8-bit RGB, averaged over images",
+    "lpips": "LPIPS v0.1 with the AlexNet backbone (crossview/models/lpips.py, the weights of torchvision and "
+             "torchmetrics) per image pair on the 8-bit images at the model's output size, averaged over images",
+    "fid": "Frechet distance between Gaussians fitted to the 2048-d pool3 features of pytorch-fid's InceptionV3 "
+           "(crossview/models/inception.py; images resized to 299 x 299) of the synthesized and real target images",
     "fid_saig": "Frechet distance between Gaussians fitted to SAIG-D target-branch features (final tokens, "
                 "mean-pooled) of the synthesized and the real target images",
     "r1": "Recall@1 of SAIG-D: each synthesized target-view image, embedded by the target branch, queries the "
@@ -115,9 +119,28 @@ def load_synthesizers(model: str, baseline: str | None, device: torch.device, ev
             "crossview", sizes)
 
 
+@dataclass
+class PretrainedMetrics:
+    """LPIPS and FID networks when their weights are on this machine, else the reason they are not."""
+
+    lpips: LPIPS | None
+    inception: FIDInceptionV3 | None
+    unavailable: dict[str, str]
+
+    @classmethod
+    def load(cls, device: torch.device) -> PretrainedMetrics:
+        lpips, why_lpips = load_lpips(device)
+        inception, why_fid = load_inception(device)
+        unavailable = {k: v for k, v in (("lpips", why_lpips), ("fid", why_fid)) if v}
+        for metric, why in unavailable.items():
+            log.info("%s unavailable: %s", metric, why)
+        return cls(lpips, inception, unavailable)
+
+
 @torch.no_grad()
 def evaluate_direction(synth, direction: str, dataset, evaluator: SAIG, device: torch.device, batch_size: int,
-                       seed: int, save_images: Path | None) -> dict:
+                       seed: int, save_images: Path | None, pretrained: PretrainedMetrics | None = None) -> dict:
+    pretrained = pretrained or PretrainedMetrics.load(device)
     source_view, target_view = DIRECTIONS[direction]
     eval_size = {"aerial": evaluator.aerial_size, "ground": evaluator.ground_size}
 
@@ -127,6 +150,7 @@ def evaluate_direction(synth, direction: str, dataset, evaluator: SAIG, device: 
         return x if tuple(x.shape[-2:]) == size else F.interpolate(x, size=size, mode="bilinear",
                                                                    align_corners=False)
     ssim, psnr, fake_feats, real_feats, queries, database = [], [], [], [], [], []
+    lpips, fake_incep, real_incep = [], [], []
     grid_rows = []
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
     for batch_index, (aerial, ground) in enumerate(tqdm(loader, desc=f"evaluating {direction}", unit="batch")):
@@ -138,6 +162,12 @@ def evaluate_direction(synth, direction: str, dataset, evaluator: SAIG, device: 
         s, p = ssim_psnr(fake_u8.cpu(), real_u8.cpu())
         ssim.append(s)
         psnr.append(p)
+
+        if pretrained.lpips is not None:
+            lpips.append(pretrained.lpips(from_uint8(fake_u8), from_uint8(real_u8)).cpu())
+        if pretrained.inception is not None:
+            fake_incep.append(pretrained.inception(from_uint8(fake_u8)).cpu())
+            real_incep.append(pretrained.inception(from_uint8(real_u8)).cpu())
 
         fake, real = for_evaluator(from_uint8(fake_u8), target_view), for_evaluator(target, target_view)
         branch = evaluator.branch(target_view)
@@ -157,12 +187,15 @@ def evaluate_direction(synth, direction: str, dataset, evaluator: SAIG, device: 
     if save_images is not None and grid_rows:
         make_grid(grid_rows).save(save_images / f"{direction}-grid.png")
     fake_feats, real_feats = torch.cat(fake_feats), torch.cat(real_feats)
+    fake_incep, real_incep = (torch.cat(f) if f else None for f in (fake_incep, real_incep))
     return {
         "ssim": float(torch.cat(ssim).mean()), "psnr": float(torch.cat(psnr).mean()),
-        "lpips": None, "fid": None,
+        "lpips": float(torch.cat(lpips).mean()) if lpips else None,
+        "fid": feature_frechet_distance(fake_incep, real_incep) if fake_incep is not None and len(fake_incep) > 1
+        else None,
         "fid_saig": feature_frechet_distance(fake_feats, real_feats) if len(fake_feats) > 1 else None,
         "r1": recall_at_k(torch.cat(queries), torch.cat(database), ks=(1,))["r1"],
-        "num_pairs": len(dataset), "unavailable": UNAVAILABLE,
+        "num_pairs": len(dataset), "unavailable": pretrained.unavailable,
     }
 
 
@@ -180,12 +213,13 @@ def evaluate_synthesis(model: str, data: str, split: str, direction: str | None 
     dataset = open_pairs(data, split, sizes["aerial"], sizes["ground"])
     if limit:
         dataset.pairs = dataset.pairs[:limit]
+    pretrained = PretrainedMetrics.load(dev)
     result = {"method": method, "model": str(model), "data": str(data), "split": split, "evaluator": evaluator,
               "seed": seed, "device": str(dev), "how": HOW}
     for d, synth in synthesizers.items():
         start = time.time()
         result[d] = evaluate_direction(synth, d, dataset, saig_d, dev, batch_size, seed,
-                                       Path(save_images) if save_images else None)
+                                       Path(save_images) if save_images else None, pretrained)
         result[d]["seconds"] = round(time.time() - start, 1)
     return result
 

@@ -57,6 +57,7 @@ class RunConfig:
     batch_size: int = 16  # per process
     epochs: float = 20.0
     max_steps: int = 0  # stop early at this step (0: run all epochs); the schedule does not depend on it
+    max_minutes: float = 0.0  # stop once this much training time has passed, over all resumes (0: no limit)
     workers: int = 1
     seed: int = 0
     log_every: int = 10
@@ -112,10 +113,10 @@ def train(cfg: RunConfig, build_trainer=build_gan_trainer, name: str = "generato
     stop_at = min(total_steps, cfg.max_steps) if cfg.max_steps else total_steps
 
     checkpointer = TrainingCheckpointer(out)
-    step = 0
+    step, seconds_before = 0, 0.0
     if cfg.resume and checkpointer.latest() is not None:
         state = checkpointer.restore(trainer.modules(), trainer.optimizers(), device=device)
-        step = state["step"]
+        step, seconds_before = state["step"], state["extra"].get("train_seconds", 0.0)
         log.info("resumed from %s at step %d", state["path"], step)
     elif cfg.resume:
         log.info("no checkpoint under %s yet: starting from scratch", out)
@@ -137,7 +138,15 @@ def train(cfg: RunConfig, build_trainer=build_gan_trainer, name: str = "generato
     fixed = {"aerial": a_fixed, "ground": g_fixed}
 
     bar = tqdm(total=stop_at, initial=step, desc=f"{name} {cfg.direction}", unit="step", disable=not dist.is_main)
-    t_last, running = time.time(), []
+    t_start = t_last = time.time()
+    running = []
+
+    def train_seconds() -> float:
+        return seconds_before + time.time() - t_start
+
+    if cfg.max_minutes and seconds_before >= 60 * cfg.max_minutes:
+        stop_at = step  # resumed with its time budget already spent
+
     while step < stop_at:
         epoch, done_in_epoch = divmod(step, steps_per_epoch)
         for aerial, ground in epoch_loader(train_set, epoch, done_in_epoch, cfg.batch_size, cfg.seed, dist,
@@ -149,6 +158,8 @@ def train(cfg: RunConfig, build_trainer=build_gan_trainer, name: str = "generato
                 log.error("%s; stopping. The last good checkpoint is %s", e, checkpointer.latest())
                 raise
             step += 1
+            if cfg.max_minutes and out_of_time(train_seconds(), cfg.max_minutes, device):
+                stop_at = step  # the wall-clock budget (equal budgets compare methods fairly) ends the run here
             running.append(logs)
             bar.update()
             bar.set_postfix(l1=f"{logs['l1']:.3f}", d=f"{logs['d_loss']:.2f}")
@@ -156,22 +167,31 @@ def train(cfg: RunConfig, build_trainer=build_gan_trainer, name: str = "generato
                 now = time.time()
                 keys = {k for r in running for k in r}
                 mean = {k: sum(r[k] for r in running if k in r) / sum(k in r for r in running) for k in keys}
-                history.write({"step": step, "epoch": step / steps_per_epoch, **mean,
+                history.write({"step": step, "epoch": step / steps_per_epoch, "minutes": train_seconds() / 60, **mean,
                                "sec_per_step": (now - t_last) / len(running)})
                 t_last, running = now, []
             if dist.is_main and (step % cfg.sample_every == 0 or step == stop_at):
                 save_samples(trainer, fixed[src_view], fixed[tgt_view], out / "samples" / f"step-{step:07d}.png")
                 plot_curves(history.read(), out / "curves.png", f"{name} {cfg.direction}")
             if dist.is_main and (step % cfg.checkpoint_every == 0 or step == stop_at):
-                checkpointer.save(step, trainer.modules(), trainer.optimizers())
+                checkpointer.save(step, trainer.modules(), trainer.optimizers(), {"train_seconds": train_seconds()})
             if step >= stop_at:
                 break
     bar.close()
     if dist.is_main:
         save_model(trainer.G, out / "generator")
-        log.info("done at step %d: generator in %s", step, out / "generator")
+        log.info("done at step %d after %.1f min of training: generator in %s", step, train_seconds() / 60,
+                 out / "generator")
     cleanup_distributed(dist)
     return {"step": step}
+
+
+def out_of_time(seconds: float, max_minutes: float, device: torch.device) -> bool:
+    """Whether the budget is spent; under DDP rank 0's clock decides, so that every rank stops at one step."""
+    spent = torch.tensor([float(seconds >= 60 * max_minutes)], device=device)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.broadcast(spent, src=0)
+    return bool(spent.item())
 
 
 RUN_HELPS = {
@@ -180,6 +200,8 @@ RUN_HELPS = {
     "epochs": "passes over the training split (fractions allowed)",
     "max_steps": "stop at this step (0: all epochs); the learning rates are constant, so resuming "
                  "with a larger value continues the same run",
+    "max_minutes": "stop once this many minutes of training have passed, counted over all resumes "
+                   "(0: no limit); gives two methods the same wall-clock budget",
     "workers": "DataLoader worker processes", "seed": "random seed",
     "log_every": "steps between log.jsonl records", "sample_every": "steps between sample grids",
     "checkpoint_every": "steps between resumable checkpoints", "device": "auto (CUDA if available), cpu or cuda",

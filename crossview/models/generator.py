@@ -21,6 +21,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from crossview.models.attn_adain import AttentionalAdaIN, MappingNetwork, StyleAdaIN, instance_norm
 
+CHANNELS_LAST = torch.channels_last
 STRUCTURE_MAX_SIDE = 32  # structure below and at 32 px, facades above (paper section 3.3)
 
 
@@ -32,12 +33,31 @@ def upsample(x: torch.Tensor) -> torch.Tensor:
     return F.interpolate(x, scale_factor=2, mode="nearest")
 
 
+# Which of a 3x3 kernel's taps (columns) land on which low-resolution offset -1, 0, +1 (rows), for the even
+# (0) and odd (1) output pixels of a 3x3 convolution applied after 2x nearest upsampling.
+_SUBPIXEL_TAPS = torch.tensor([[[1, 0, 0], [0, 1, 1], [0, 0, 0]],
+                               [[0, 0, 0], [1, 1, 0], [0, 0, 1]]], dtype=torch.float32)
+
+
+def upsample_conv3x3(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """conv(upsample(x)), computed exactly without building the upsampled map.
+
+    Each of the four output phases (even/odd row x even/odd column) is a 3x3 convolution of x whose taps
+    are sums of conv's taps; one convolution with 4x the output channels and a pixel shuffle gives all
+    four. Same weights, same result, half the time on CPU (no 4x larger input to read).
+    """
+    taps = _SUBPIXEL_TAPS.to(conv.weight)
+    weight = torch.einsum("apu,bqv,oiuv->oabipq", taps, taps, conv.weight).flatten(0, 2)
+    bias = conv.bias.repeat_interleave(4) if conv.bias is not None else None
+    return F.pixel_shuffle(F.conv2d(x, weight, bias, padding=1), 2).contiguous(memory_format=CHANNELS_LAST)
+
+
 class ResBlockS(nn.Module):
     """Structure block: Attn-AdaIN on the main and the residual path, spectral-norm convs, 2x upsampling.
 
         main     = conv3x3(act(AttnAdaIN_2(conv3x3(up(act(AttnAdaIN_1(x, r)))), r)))
-        shortcut = conv1x1(up(AttnAdaIN_s(x, r)))
-        out      = main + shortcut
+        shortcut = conv1x1(up(AttnAdaIN_s(x, r)))  = up(conv1x1(AttnAdaIN_s(x, r)))  (a 1x1 conv commutes
+        out      = main + shortcut                   with nearest upsampling: 4x fewer pixels)
     """
 
     def __init__(self, c_in: int, c_out: int, cond_dim: int, attentional: bool = True):
@@ -50,11 +70,11 @@ class ResBlockS(nn.Module):
 
     def forward(self, x: torch.Tensor, r: torch.Tensor, w: torch.Tensor | None = None):
         h, m1 = self.norm1(x, r)
-        h = self.conv1(upsample(F.leaky_relu(h, 0.2)))
+        h = self.conv1(upsample(F.leaky_relu(h, 0.2, inplace=True)))
         h, m2 = self.norm2(h, r)
-        h = self.conv2(F.leaky_relu(h, 0.2))
+        h = self.conv2(F.leaky_relu(h, 0.2, inplace=True))
         s, m_skip = self.norm_skip(x, r)
-        return h + self.skip(upsample(s)), {"main1": m1, "main2": m2, "shortcut": m_skip}
+        return h + upsample(self.skip(s)), {"main1": m1, "main2": m2, "shortcut": m_skip}
 
 
 class ResBlockT(nn.Module):
@@ -62,7 +82,9 @@ class ResBlockT(nn.Module):
 
         x = act(conv3x3(AdaIN(up(x), w)));  x = act(conv3x3(AdaIN(x, w)))
         out = x + layer_scale * conv3x3(act(AttnAdaIN(x, r)))
-    ``w`` None (the 'w/o style' ablation) leaves plain instance normalisation.
+    ``w`` None (the 'w/o style' ablation) leaves plain instance normalisation. AdaIN(up(x)) is computed as
+    up(AdaIN(x)): nearest upsampling keeps each channel's mean and variance, so the two are equal, and the
+    second touches 4x fewer pixels.
     """
 
     def __init__(self, c_in: int, c_out: int, cond_dim: int, w_dim: int, attentional: bool = True,
@@ -78,10 +100,10 @@ class ResBlockT(nn.Module):
         return instance_norm(x) if w is None else layer(x, w)
 
     def forward(self, x: torch.Tensor, r: torch.Tensor, w: torch.Tensor | None = None):
-        x = F.leaky_relu(self.conv1(self._style(self.style1, upsample(x), w)), 0.2)
-        x = F.leaky_relu(self.conv2(self._style(self.style2, x, w)), 0.2)
+        x = F.leaky_relu(upsample_conv3x3(self._style(self.style1, x, w), self.conv1), 0.2, inplace=True)
+        x = F.leaky_relu(self.conv2(self._style(self.style2, x, w)), 0.2, inplace=True)
         h, m = self.norm(x, r)
-        return x + self.layer_scale * self.conv3(F.leaky_relu(h, 0.2)), {"residual": m}
+        return torch.addcmul(x, self.layer_scale, self.conv3(F.leaky_relu(h, 0.2, inplace=True))), {"residual": m}
 
 
 @dataclass
@@ -168,16 +190,18 @@ class Generator(nn.Module, PyTorchModelHubMixin, library_name="crossview", tags=
         if not self.use_retrieval:
             r = torch.zeros_like(r)
         w = self.mapping(z) if self.mapping is not None else None
-        x = self.fc(embedding).view(n, self.fc_channels, *self.start)
+        # Channels-last all the way: oneDNN's convolutions run 2-3x faster on CPU than with NCHW.
+        x = self.fc(embedding).view(n, self.fc_channels, *self.start).contiguous(memory_format=CHANNELS_LAST)
         x = F.leaky_relu(self.stem(x), 0.2)
         maps: dict[str, torch.Tensor] = {}
         for level, (block, name) in enumerate(zip(self.blocks, self.block_names, strict=True), start=1):
             if level == self.structure_levels + 1:
                 coarse = torch.tanh(self.to_rgb_coarse(x))
-                x = torch.cat([x, z_local], dim=1)
+                x = torch.cat([x, z_local], dim=1).contiguous(memory_format=CHANNELS_LAST)
             x, block_maps = block(x, r, w)
             maps.update({f"{name} {part}": m for part, m in block_maps.items()})
-        return GeneratorOutput(torch.tanh(self.to_rgb(x)), coarse, maps)
+        image = torch.tanh(self.to_rgb(x)).contiguous()
+        return GeneratorOutput(image, coarse.contiguous(), {k: m.contiguous() for k, m in maps.items()})
 
 
 class TrainableEncoder(nn.Module):

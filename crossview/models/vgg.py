@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from crossview.checkpoint import CheckpointError, load_state_strict, read_safetensors
+from crossview.models.pretrained import tapped_features
 
 VGG16_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
 TAPS = (3, 8, 15, 22)  # relu1_2, relu2_2, relu3_3, relu4_3 in torchvision/timm numbering of `features`
@@ -40,12 +41,7 @@ class VGG16Features(nn.Module):
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         x = ((x + 1) / 2 - self.mean) / self.std  # [-1, 1] -> ImageNet normalisation
-        out = []
-        for i, layer in enumerate(self.features):
-            x = layer(x)
-            if i in TAPS:
-                out.append(x)
-        return out
+        return tapped_features(self.features, x, TAPS)
 
 
 def resolve_weights_file(spec: str) -> Path:
