@@ -21,6 +21,7 @@ from crossview.demo import (
     UploadError,
     attention_gallery,
     describe_result,
+    examples_cache_dir,
     load_pipeline,
     open_upload,
 )
@@ -34,6 +35,7 @@ except ImportError:
         return fn
 
 PIPE = load_pipeline()
+os.environ.setdefault("GRADIO_EXAMPLES_CACHE", examples_cache_dir(PIPE))
 EXAMPLES = sorted(str(p) for p in (Path(__file__).parent / "assets" / "examples").glob("*.png"))
 
 NOTICES = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -26,6 +27,17 @@ DIRECTION_NAMES = {"a2g": "aerial → ground", "g2a": "ground → aerial"}
 
 class UploadError(ValueError):
     """An upload that cannot be used; the message is meant for the user."""
+
+
+def examples_cache_dir(pipe: CrossViewPipeline) -> str:
+    """A cached-examples folder per model (a hash of every weight): gradio reuses an existing cache without
+    checking what produced it, so a new checkpoint must not find the outputs of the previous one."""
+    digest = hashlib.sha256()
+    for module in (pipe.embedder, *pipe.generators.values()):
+        for name, tensor in module.state_dict().items():
+            digest.update(name.encode())
+            digest.update(tensor.detach().float().cpu().numpy().tobytes())
+    return str(Path(".gradio") / "cached_examples" / digest.hexdigest()[:16])
 
 
 def load_pipeline() -> CrossViewPipeline:

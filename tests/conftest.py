@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -59,9 +60,10 @@ def launched_app(**env_extra: str):
             while time.time() < deadline:
                 if proc.poll() is not None:
                     pytest.fail(f"app exited with {proc.returncode}: {(ARTIFACTS / 'app.log').read_text()[-2000:]}")
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=1):
-                        break
+                try:  # ready = the page answers (the port opens before the examples are cached)
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=30) as response:
+                        if response.status == 200:
+                            break
                 except OSError:
                     time.sleep(1)
             else:

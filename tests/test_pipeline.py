@@ -145,3 +145,12 @@ def test_every_flag_is_documented(module):
     parser = importlib.import_module(module).build_parser()
     undocumented = [a.option_strings for a in parser._actions if not a.help]
     assert not undocumented
+
+
+def test_cached_examples_are_kept_per_model():
+    """The app caches example outputs per model, so a newly shipped checkpoint never shows old outputs."""
+    from crossview.demo import examples_cache_dir
+
+    first = examples_cache_dir(CrossViewPipeline.untrained("tiny", seed=0))
+    assert first == examples_cache_dir(CrossViewPipeline.untrained("tiny", seed=0))
+    assert first != examples_cache_dir(CrossViewPipeline.untrained("tiny", seed=1))
