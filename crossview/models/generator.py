@@ -44,7 +44,8 @@ def upsample_conv3x3(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
 
     Each of the four output phases (even/odd row x even/odd column) is a 3x3 convolution of x whose taps
     are sums of conv's taps; one convolution with 4x the output channels and a pixel shuffle gives all
-    four. Same weights, same result, half the time on CPU (no 4x larger input to read).
+    four. Same weights, same result; on CPU about 1.6x faster at the facade resolutions (no 4x larger
+    input to build and read).
     """
     taps = _SUBPIXEL_TAPS.to(conv.weight)
     weight = torch.einsum("apu,bqv,oiuv->oabipq", taps, taps, conv.weight).flatten(0, 2)
