@@ -162,14 +162,15 @@ def evaluate_direction(synth, direction: str, dataset, evaluator: SAIG, device: 
         s, p = ssim_psnr(fake_u8.cpu(), real_u8.cpu())
         ssim.append(s)
         psnr.append(p)
+        fake_8bit, real_8bit = from_uint8(fake_u8), from_uint8(real_u8)  # what a saved image holds, in [-1, 1]
 
         if pretrained.lpips is not None:
-            lpips.append(pretrained.lpips(from_uint8(fake_u8), from_uint8(real_u8)).cpu())
+            lpips.append(pretrained.lpips(fake_8bit, real_8bit).cpu())
         if pretrained.inception is not None:
-            fake_incep.append(pretrained.inception(from_uint8(fake_u8)).cpu())
-            real_incep.append(pretrained.inception(from_uint8(real_u8)).cpu())
+            fake_incep.append(pretrained.inception(fake_8bit).cpu())
+            real_incep.append(pretrained.inception(real_8bit).cpu())
 
-        fake, real = for_evaluator(from_uint8(fake_u8), target_view), for_evaluator(target, target_view)
+        fake, real = for_evaluator(fake_8bit, target_view), for_evaluator(target, target_view)
         branch = evaluator.branch(target_view)
         fake_feats.append(branch.pooled_features(fake).cpu())
         real_feats.append(branch.pooled_features(real).cpu())
@@ -180,20 +181,22 @@ def evaluate_direction(synth, direction: str, dataset, evaluator: SAIG, device: 
             folder.mkdir(parents=True, exist_ok=True)
             for i in range(source.shape[0]):
                 name = Path(dataset.pairs[start + i][0 if target_view == "aerial" else 1]).stem + ".png"
-                image = tensor_to_image(from_uint8(fake_u8[i]))
+                image = tensor_to_image(fake_8bit[i])
                 image.save(folder / name)
                 if len(grid_rows) < 8:
                     grid_rows.append([tensor_to_image(source[i]), image, tensor_to_image(target[i])])
     if save_images is not None and grid_rows:
         make_grid(grid_rows).save(save_images / f"{direction}-grid.png")
-    fake_feats, real_feats = torch.cat(fake_feats), torch.cat(real_feats)
-    fake_incep, real_incep = (torch.cat(f) if f else None for f in (fake_incep, real_incep))
+    def frechet(fake_batches: list[torch.Tensor], real_batches: list[torch.Tensor]) -> float | None:
+        """Frechet distance of the two feature sets; None without features or with a single image."""
+        fake_all = torch.cat(fake_batches) if fake_batches else torch.empty(0)
+        return feature_frechet_distance(fake_all, torch.cat(real_batches)) if len(fake_all) > 1 else None
+
     return {
         "ssim": float(torch.cat(ssim).mean()), "psnr": float(torch.cat(psnr).mean()),
         "lpips": float(torch.cat(lpips).mean()) if lpips else None,
-        "fid": feature_frechet_distance(fake_incep, real_incep) if fake_incep is not None and len(fake_incep) > 1
-        else None,
-        "fid_saig": feature_frechet_distance(fake_feats, real_feats) if len(fake_feats) > 1 else None,
+        "fid": frechet(fake_incep, real_incep),
+        "fid_saig": frechet(fake_feats, real_feats),
         "r1": recall_at_k(torch.cat(queries), torch.cat(database), ks=(1,))["r1"],
         "num_pairs": len(dataset), "unavailable": pretrained.unavailable,
     }

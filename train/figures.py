@@ -39,14 +39,19 @@ def _pyplot():
     return plt
 
 
+def views(dataset, index: int) -> dict[str, torch.Tensor]:
+    """Pair ``index`` of the dataset as {"aerial": tensor, "ground": tensor}."""
+    return dict(zip(("aerial", "ground"), dataset[index], strict=True))
+
+
 @torch.no_grad()
 def qualitative(pipe: CrossViewPipeline, pix2pix: dict[str, Pix2PixGenerator], dataset, direction: str,
                 indices: list[int], seed: int, out: Path) -> None:
     source_view, target_view = DIRECTIONS[direction]
     rows = []
     for i in indices:
-        views = dict(zip(("aerial", "ground"), dataset[i], strict=True))
-        source, target = views[source_view][None], views[target_view]
+        pair = views(dataset, i)
+        source, target = pair[source_view][None], pair[target_view]
         row = [tensor_to_image(source[0]), tensor_to_image(pipe.generate(source, direction, [seed + i]).image[0])]
         if direction in pix2pix:
             row.append(tensor_to_image(pix2pix[direction](source)[0]))
@@ -61,7 +66,7 @@ def weight_maps(pipe: CrossViewPipeline, dataset, direction: str, indices: list[
     source_view, _ = DIRECTIONS[direction]
     outputs = []
     for i in indices:
-        source = dict(zip(("aerial", "ground"), dataset[i], strict=True))[source_view][None]
+        source = views(dataset, i)[source_view][None]
         outputs.append((source, pipe.generate(source, direction, [seed + i])))
     names = list(outputs[0][1].weight_maps)
     cols = 2 + len(names)
@@ -132,7 +137,6 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(args.seed)
     pipe = CrossViewPipeline.from_pretrained(args.model, "cpu")
     pix2pix = {d: load_model(Pix2PixGenerator, f) for d, f in _pairs(args.pix2pix, "--pix2pix").items()}
     a, g = pipe.embedder.aerial_size, pipe.embedder.ground_size

@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from crossview.checkpoint import CheckpointError, load_state_strict, read_safetensors
-from crossview.models.pretrained import tapped_features
+from crossview.checkpoint import CheckpointError, read_safetensors
+from crossview.models.pretrained import load_pretrained, tapped_features
 
 VGG16_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
 TAPS = (3, 8, 15, 22)  # relu1_2, relu2_2, relu3_3, relu4_3 in torchvision/timm numbering of `features`
@@ -64,9 +64,5 @@ def load_vgg16(spec: str) -> VGG16Features:
     """VGG16 features with pretrained weights from a safetensors file (extra keys such as the classifier are
     ignored; every ``features`` tensor up to relu4_3 must be present with the right shape)."""
     file = resolve_weights_file(spec)
-    state = read_safetensors(file)
-    model = VGG16Features()
-    wanted = set(model.state_dict())
-    load_state_strict(model, {k: v for k, v in state.items() if k in wanted}, file)
-    return model.eval().requires_grad_(False)
+    return load_pretrained(VGG16Features(), read_safetensors(file), file)
 
