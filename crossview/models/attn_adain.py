@@ -17,8 +17,7 @@ def instance_norm(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """Eq. 1: x_hat = (x - mu_nc) / sigma_nc, statistics over each sample's and channel's h x w.
 
     Written as a group norm with one channel per group (the same thing): on CPU it is faster than
-    F.instance_norm (1.7x on a 16 x 128 x 512 map here) and keeps the channels-last layout the generator
-    runs in, where F.instance_norm is 2x slower still.
+    F.instance_norm, above all in the channels-last layout the generator runs in.
     """
     return F.group_norm(x, x.shape[1], eps=eps)
 
