@@ -7,6 +7,8 @@ Speed is the median of several timed runs after warm-up, measured here for both 
 so the ratios compare like with like; absolute numbers hold only for the machine recorded under ``machine``.
 "ours" is the generator alone given the retrieval embedding (paper table 6 counts the 25.9M-parameter
 generator); ``synthesis_ms`` (demo) is one whole CrossViewPipeline call: embedding, synthesis, attention maps.
+``--device cuda`` times on the GPU (the paper's table 6 reports GPU frames per second); each timed call then
+ends with a CUDA synchronisation, so that the clock sees the kernels finish, not just their launch.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import torch
 from crossview.models.embedder import SAIG
 from crossview.models.pix2pix import Pix2PixGenerator
 from crossview.presets import get_preset
+from crossview.runtime import pick_device
 from crossview.trainer import GANConfig, GANTrainer, Pix2PixConfig, Pix2PixTrainer, build_discriminator, build_generator
 
 log = logging.getLogger("crossview.bench")
@@ -51,32 +54,41 @@ def parameter_counts(preset: str) -> dict[str, int]:
     return out
 
 
-def median_seconds(fn, runs: int, warmup: int) -> float:
-    for _ in range(warmup):
+CPU = torch.device("cpu")
+
+
+def median_seconds(fn, runs: int, warmup: int, device: torch.device = CPU) -> float:
+    def call():
         fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    for _ in range(warmup):
+        call()
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        fn()
+        call()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 
-def speed(preset: str, runs: int, warmup: int, train_batch: int, pipeline_dir: str | None) -> dict:
+def speed(preset: str, runs: int, warmup: int, train_batch: int, pipeline_dir: str | None,
+          device: torch.device = CPU) -> dict:
     """a2g at the preset's sizes: generator vs Pix2Pix latency (batch 1), throughput (batch 8), train step."""
     p = get_preset(preset)
     torch.manual_seed(0)
-    saig = SAIG.from_preset(preset, "s").eval()
-    ours = build_generator(GANConfig(direction="a2g", preset=preset), saig.embed_dim).eval()
-    pix = Pix2PixGenerator(p.ground_size, p.p2p_ngf).eval()
+    saig = SAIG.from_preset(preset, "s").eval().to(device)
+    ours = build_generator(GANConfig(direction="a2g", preset=preset), saig.embed_dim).eval().to(device)
+    pix = Pix2PixGenerator(p.ground_size, p.p2p_ngf).eval().to(device)
     res: dict = {"direction": "a2g", "source_size": list(p.aerial_size), "target_size": list(p.ground_size)}
     with torch.no_grad():
         for batch in (1, 8):
-            e = torch.nn.functional.normalize(torch.randn(batch, saig.embed_dim), dim=1)
-            z, z_local = ours.sample_noise(batch, torch.Generator().manual_seed(0))
-            image = torch.rand(batch, 3, *p.aerial_size) * 2 - 1
-            t_ours = median_seconds(lambda e=e, z=z, zl=z_local: ours(e, z, zl), runs, warmup)
-            t_pix = median_seconds(lambda image=image: pix(image), runs, warmup)
+            e = torch.nn.functional.normalize(torch.randn(batch, saig.embed_dim), dim=1).to(device)
+            z, z_local = ours.sample_noise(batch, torch.Generator().manual_seed(0), device)
+            image = (torch.rand(batch, 3, *p.aerial_size) * 2 - 1).to(device)
+            t_ours = median_seconds(lambda e=e, z=z, zl=z_local: ours(e, z, zl), runs, warmup, device)
+            t_pix = median_seconds(lambda image=image: pix(image), runs, warmup, device)
             if batch == 1:
                 res["ours_latency_ms_b1"], res["pix2pix_latency_ms_b1"] = 1000 * t_ours, 1000 * t_pix
             else:
@@ -86,13 +98,14 @@ def speed(preset: str, runs: int, warmup: int, train_batch: int, pipeline_dir: s
 
     aerial = torch.rand(train_batch, 3, *p.aerial_size) * 2 - 1
     ground = torch.rand(train_batch, 3, *p.ground_size) * 2 - 1
-    trainer = GANTrainer(GANConfig(direction="a2g", preset=preset), saig)
-    baseline = Pix2PixTrainer(Pix2PixConfig(direction="a2g", preset=preset))
+    trainer = GANTrainer(GANConfig(direction="a2g", preset=preset), saig, device)
+    baseline = Pix2PixTrainer(Pix2PixConfig(direction="a2g", preset=preset), device)
     steps = iter(range(10**6))
     res["train_batch"] = train_batch
     res["ours_train_step_s"] = median_seconds(lambda: trainer.train_step(aerial, ground, next(steps)),
-                                              max(2, runs // 2), 1)
-    res["pix2pix_train_step_s"] = median_seconds(lambda: baseline.train_step(aerial, ground, 0), max(2, runs // 2), 1)
+                                              max(2, runs // 2), 1, device)
+    res["pix2pix_train_step_s"] = median_seconds(lambda: baseline.train_step(aerial, ground, 0), max(2, runs // 2),
+                                                 1, device)
 
     if preset == "demo":
         from PIL import Image
@@ -100,11 +113,11 @@ def speed(preset: str, runs: int, warmup: int, train_batch: int, pipeline_dir: s
         from crossview.pipeline import CrossViewPipeline
 
         if pipeline_dir and Path(pipeline_dir).is_dir():
-            pipe, res["synthesis_model"] = CrossViewPipeline.from_pretrained(pipeline_dir, "cpu"), pipeline_dir
+            pipe, res["synthesis_model"] = CrossViewPipeline.from_pretrained(pipeline_dir, device), pipeline_dir
         else:
-            pipe, res["synthesis_model"] = CrossViewPipeline.untrained("demo"), "untrained demo preset"
+            pipe, res["synthesis_model"] = CrossViewPipeline.untrained("demo", device=device), "untrained demo preset"
         image = Image.new("RGB", (p.aerial_size[1], p.aerial_size[0]), (90, 120, 80))
-        res["synthesis_ms"] = 1000 * median_seconds(lambda: pipe(image, "a2g", seed=0), runs, warmup)
+        res["synthesis_ms"] = 1000 * median_seconds(lambda: pipe(image, "a2g", seed=0), runs, warmup, device)
     return res
 
 
@@ -133,13 +146,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--train-batch", type=int, default=4, help="batch size of the timed training steps")
     ap.add_argument("--model", default="assets/checkpoints/demo",
                     help="pipeline folder for synthesis_ms (an untrained demo model if it does not exist)")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or auto (CUDA if available)")
     args = ap.parse_args(argv)
+    device = pick_device(args.device)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    result: dict = {"machine": machine(), "params": {p: parameter_counts(p) for p in args.presets}}
+    result: dict = {"machine": machine() | {"device": str(device)},
+                    "params": {p: parameter_counts(p) for p in args.presets}}
     if not args.params_only:
         for preset in args.presets:
             log.info("timing %s ...", preset)
-            result[preset] = speed(preset, args.runs, args.warmup, args.train_batch, args.model)
+            result[preset] = speed(preset, args.runs, args.warmup, args.train_batch, args.model, device)
             log.info("%s: %s", preset, json.dumps(result[preset]))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

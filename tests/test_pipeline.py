@@ -1,4 +1,4 @@
-"""CrossViewPipeline (the public API), the synthesize CLI, the benchmark's parameter counts, Pix2Pix."""
+"""CrossViewPipeline (the public API), the synthesize CLI, the benchmark (parameter counts, timing), Pix2Pix."""
 
 import json
 
@@ -121,6 +121,18 @@ def test_bench_params_only(tmp_path):
             assert isinstance(params[preset][key], int) and params[preset][key] > 0
     assert abs(params["paper"]["generator"] - 25.9e6) < 0.2e6
     assert abs(params["paper"]["pix2pix_generator"] - 41.8e6) < 0.1e6  # paper table 6
+
+
+def test_bench_times_both_models_on_the_chosen_device(tmp_path):
+    bench_main(["--presets", "tiny", "--runs", "1", "--warmup", "0", "--train-batch", "2", "--device", "cpu",
+                "--out", str(tmp_path / "b.json")])
+    result = json.loads((tmp_path / "b.json").read_text())
+    assert result["machine"]["device"] == "cpu"
+    tiny = result["tiny"]
+    for key in ("ours_latency_ms_b1", "pix2pix_latency_ms_b1", "ours_fps", "pix2pix_fps", "ours_train_step_s",
+                "pix2pix_train_step_s"):
+        assert tiny[key] > 0
+    assert tiny["speed_ratio"] == pytest.approx(tiny["ours_fps"] / tiny["pix2pix_fps"])
 
 
 def test_pix2pix_lowers_l1_and_trains_from_the_cli(synthcity_dir, tmp_path):
