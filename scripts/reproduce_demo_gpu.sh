@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The runs behind the shipped demo model, the shipped Pix2Pix baselines and RESULTS.md, on one GPU (an H100
 # here), all at once: the demo generators and Pix2Pix in both directions and the two a2g ablations, each for
-# the same wall-clock budget (MINUTES), beside two SAIG-D candidates (which did not finish within our
-# window: the shipped SAIG-D comes from the CPU recipe in the README; `ship` keeps a candidate only if one
-# finished). Without a GPU, scripts/reproduce_demo.sh is the CPU route.
+# the same wall-clock budget (MINUTES), beside two SAIG-D trainings that shared the GPU with them (they did
+# not finish within our window and are not shipped: the shipped SAIG-D comes from the CPU recipe in the
+# README). Without a GPU, scripts/reproduce_demo.sh is the CPU route.
 # Stages (default: all but equal-steps): scripts/reproduce_demo_gpu.sh data|train|ship|evaluate|equal-steps|figures
 #   equal-steps: w/o Attn-AdaIN and Pix2Pix a2g for exactly as many steps of 16 as ours a2g got, trained and
 #                evaluated on whatever machine runs it (RESULTS.md's rows come from the CPU: the GPU session's
@@ -52,20 +52,6 @@ if [[ $STAGE == all || $STAGE == ship ]]; then  # ships whatever trained; a fail
   for d in a2g g2a; do  # the baselines as float16 model folders
     try python -c "from crossview.checkpoint import load_model, save_model; from crossview.models.pix2pix import Pix2PixGenerator as G; save_model(load_model(G, '$R/p2p-$d/generator'), 'assets/checkpoints/pix2pix-$d', fp16=True)"
   done
-  # SAIG-D: the candidate with the better validation R@1 (ties: the aerial-query R@1), as float16
-  try python - <<'EOF'
-import json
-from pathlib import Path
-from crossview.checkpoint import load_model, save_model
-from crossview.models.embedder import SAIG
-runs = [r for r in sorted(Path("runs/gpu").glob("saig-d-*")) if (r / "final_val.json").exists()]
-def val_recall(run):
-    v = json.loads((run / "final_val.json").read_text())
-    return v["r1"], v["aerial_query"]["r1"]
-best = max(runs, key=val_recall)
-print("SAIG-D validation R@1:", {r.name: val_recall(r) for r in runs}, "-> keeping", best.name)
-save_model(load_model(SAIG, best / "model"), "assets/checkpoints/saig-d", fp16=True)
-EOF
   if (( ${#failed[@]} )); then printf 'failed: %s\n' "${failed[@]}" >&2; exit 1; fi
 fi
 
