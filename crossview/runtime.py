@@ -87,18 +87,29 @@ class JsonlLog:
             f.write(json.dumps(record) + "\n")
 
     def read(self) -> list[dict]:
-        if not self.path.is_file():
-            return []
-        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        return read_jsonl(self.path)
 
 
-def plot_curves(records: list[dict], out: Path, title: str) -> None:
-    """One panel per numeric key (other than step/epoch/time/minutes) against the step."""
+def read_jsonl(path: Path) -> list[dict]:
+    """The records of a JSONL log (e.g. a run's log.jsonl); none if the file does not exist."""
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def pyplot():
+    """matplotlib.pyplot on the headless Agg backend (training machines and CI have no display)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def plot_curves(records: list[dict], out: Path, title: str) -> None:
+    """One panel per numeric key (other than step/epoch/time/minutes) against the step."""
+    plt = pyplot()
     keys = sorted({k for r in records for k, v in r.items()
                    if isinstance(v, int | float) and k not in ("step", "epoch", "time", "minutes", "lr")})
     if not keys:

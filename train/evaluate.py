@@ -137,6 +137,13 @@ class PretrainedMetrics:
         return cls(lpips, inception, unavailable)
 
 
+def frechet(fake_batches: list[torch.Tensor], real_batches: list[torch.Tensor]) -> float | None:
+    """Frechet distance of two batched feature sets; None without features or with a single image."""
+    if sum(len(b) for b in fake_batches) < 2:
+        return None
+    return feature_frechet_distance(torch.cat(fake_batches), torch.cat(real_batches))
+
+
 @torch.no_grad()
 def evaluate_direction(synth, direction: str, dataset, evaluator: SAIG, device: torch.device, batch_size: int,
                        seed: int, save_images: Path | None, pretrained: PretrainedMetrics | None = None) -> dict:
@@ -187,11 +194,6 @@ def evaluate_direction(synth, direction: str, dataset, evaluator: SAIG, device: 
                     grid_rows.append([tensor_to_image(source[i]), image, tensor_to_image(target[i])])
     if save_images is not None and grid_rows:
         make_grid(grid_rows).save(save_images / f"{direction}-grid.png")
-    def frechet(fake_batches: list[torch.Tensor], real_batches: list[torch.Tensor]) -> float | None:
-        """Frechet distance of the two feature sets; None without features or with a single image."""
-        fake_all = torch.cat(fake_batches) if fake_batches else torch.empty(0)
-        return feature_frechet_distance(fake_all, torch.cat(real_batches)) if len(fake_all) > 1 else None
-
     return {
         "ssim": float(torch.cat(ssim).mean()), "psnr": float(torch.cat(psnr).mean()),
         "lpips": float(torch.cat(lpips).mean()) if lpips else None,

@@ -15,7 +15,6 @@ writes, under --out:
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -26,17 +25,9 @@ from crossview.data import open_pairs
 from crossview.data.pairs import tensor_to_image
 from crossview.models.pix2pix import Pix2PixGenerator
 from crossview.pipeline import CrossViewPipeline
+from crossview.runtime import pyplot, read_jsonl
 from crossview.trainer import DIRECTIONS
 from crossview.visualize import make_grid
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def views(dataset, index: int) -> dict[str, torch.Tensor]:
@@ -62,7 +53,7 @@ def qualitative(pipe: CrossViewPipeline, pix2pix: dict[str, Pix2PixGenerator], d
 @torch.no_grad()
 def weight_maps(pipe: CrossViewPipeline, dataset, direction: str, indices: list[int], seed: int, out: Path) -> None:
     """One row per source: source, synthesized image, then M of every Attn-AdaIN layer (viridis, 0 to 1)."""
-    plt = _pyplot()
+    plt = pyplot()
     source_view, _ = DIRECTIONS[direction]
     outputs = []
     for i in indices:
@@ -96,10 +87,12 @@ def weight_maps(pipe: CrossViewPipeline, dataset, direction: str, indices: list[
 
 
 def training_curves(runs: dict[str, Path], out: Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
     for name, run in runs.items():
-        records = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines() if x.strip()]
+        records = read_jsonl(run / "log.jsonl")
+        if not records:
+            raise SystemExit(f"{run / 'log.jsonl'}: no training log there")
         minutes = [r.get("minutes", r["step"] * r.get("sec_per_step", 0) / 60) for r in records]
         for ax, key in zip(axes[:2], ("l1", "d_loss"), strict=True):
             ax.plot(minutes, [r[key] for r in records], label=name, alpha=0.8)

@@ -188,10 +188,12 @@ def train(cfg: RunConfig, build_trainer=build_gan_trainer, name: str = "generato
 
 def out_of_time(seconds: float, max_minutes: float, device: torch.device) -> bool:
     """Whether the budget is spent; under DDP rank 0's clock decides, so that every rank stops at one step."""
-    spent = torch.tensor([float(seconds >= 60 * max_minutes)], device=device)
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.broadcast(spent, src=0)
-    return bool(spent.item())
+    spent = seconds >= 60 * max_minutes
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return spent  # one process: no tensor, no device synchronisation in the step loop
+    flag = torch.tensor([float(spent)], device=device)
+    torch.distributed.broadcast(flag, src=0)
+    return bool(flag.item())
 
 
 RUN_HELPS = {
