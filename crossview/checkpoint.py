@@ -11,6 +11,7 @@ Two kinds:
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -75,13 +76,40 @@ def save_model(model: nn.Module, directory: str | Path, fp16: bool = False) -> P
     try:
         model.save_pretrained(tmp)
         if fp16:
-            state = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in model.state_dict().items()}
-            save_file(state, str(tmp / WEIGHTS_NAME))
+            save_file(half(model.state_dict()), str(tmp / WEIGHTS_NAME))
         replace_dir(tmp, directory)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
     return directory
+
+
+def half(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Floating-point tensors as float16, the others unchanged (how fp16 model folders are stored)."""
+    return {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in state.items()}
+
+
+def copy_model(src: str | Path, dst: str | Path, fp16: bool = False) -> Path:
+    """Copy a model folder (config, weights, model card) to ``dst`` atomically, without its model class.
+
+    ``fp16`` stores the floating-point tensors as float16, as ``save_model(..., fp16=True)`` would; this is how
+    a trained generator in a run folder becomes a shipped checkpoint.
+    """
+    src, dst = resolve_model_dir(src), Path(dst)
+    read_config(src)  # a clear error when src is not a model folder
+    state = read_safetensors(src / WEIGHTS_NAME)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp"))
+    try:
+        for f in src.iterdir():
+            if f.is_file() and f.name != WEIGHTS_NAME:
+                shutil.copyfile(f, tmp / f.name)
+        save_file(half(state) if fp16 else state, str(tmp / WEIGHTS_NAME))
+        replace_dir(tmp, dst)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return dst
 
 
 def resolve_model_dir(path_or_repo: str | Path) -> Path:
@@ -273,3 +301,21 @@ class TrainingCheckpointer:
                                   state["optimizers"][key])
         set_rng_state(read_safetensors(path / "rng.safetensors"), state["rng"])
         return {"step": state["step"], "extra": state["extra"], "path": path}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m crossview.checkpoint",
+                                description="Copy a model folder (e.g. a run's generator/ into assets/checkpoints/), "
+                                            "optionally as float16.")
+    p.add_argument("src", help="model folder (config.json + model.safetensors) or Hugging Face repo id")
+    p.add_argument("dst", help="folder to write (replaced atomically if it exists)")
+    p.add_argument("--fp16", action="store_true", help="store floating-point tensors as float16")
+    args = p.parse_args(argv)
+    try:
+        print(copy_model(args.src, args.dst, fp16=args.fp16))
+    except CheckpointError as e:
+        raise SystemExit(f"error: {e}") from e
+
+
+if __name__ == "__main__":
+    main()

@@ -1,61 +1,122 @@
 #!/usr/bin/env bash
-# Everything behind RESULTS.md, in order: data, the demo generators, Pix2Pix with the same wall-clock budget,
-# the a2g ablations, the shipped checkpoints, the metrics and the figures. Each training run uses one thread
-# and runs beside one other (two at a time on a 2-core machine), as they did for RESULTS.md.
-# Stages can be run one by one: scripts/reproduce_demo.sh data|train|ship|evaluate|figures (default: all).
+# Everything behind RESULTS.md and the shipped checkpoints, stage by stage:
+#   scripts/reproduce_demo.sh data|train|ship|evaluate|equal-steps|figures   (default: all but equal-steps)
+# Two routes, chosen with ROUTE:
+#   gpu (default) the shipped models: on one GPU (an H100 here), ours and Pix2Pix in both directions and the two
+#                 a2g ablations all at once, each for the same wall-clock budget (MINUTES, default 4.3), batch 16,
+#                 beside two SAIG-D trainings (they did not finish in our window; the shipped SAIG-D comes from
+#                 the CPU recipe in the README). Runs in runs/gpu/; `ship` writes assets/checkpoints/.
+#   cpu           the CPU study at the end of RESULTS.md: every run on one thread, two at a time on 2 cores,
+#                 batch 8, ours and Pix2Pix 40 (a2g) and 30 (g2a) minutes each, then the ablations for as many
+#                 steps as ours a2g got. Runs in runs/; `ship` writes runs/pipelines/cpu-* (not shipped), `figures`
+#                 runs/figures.
+#   equal-steps (gpu route) w/o Attn-AdaIN and Pix2Pix a2g for exactly as many steps of 16 as ours a2g got,
+#                 trained and evaluated on whatever machine runs it (RESULTS.md's rows come from the CPU: the GPU
+#                 session's ablations were lost before evaluation).
+# Environment: ROUTE, MINUTES, SAIG_EPOCHS (default 30), RENDER_WORKERS (default: all cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
 STAGE=${1:-all}
-COMMON="--batch-size 8 --epochs 100 --sample-every 100 --checkpoint-every 100 --log-every 10"
+ROUTE=${ROUTE:-gpu}
 EVAL="--data data/synthcity-test --split test --limit 500"
+case $ROUTE in
+  gpu) R=runs/gpu; DEMO=assets/checkpoints/demo; P2P=assets/checkpoints/pix2pix; FIGURES=docs/figures
+       COMMON="--batch-size 16 --epochs 100 --workers 2 --sample-every 500 --checkpoint-every 500 --log-every 25" ;;
+  cpu) R=runs; DEMO=runs/pipelines/cpu-ours; P2P=runs/pipelines/cpu-pix2pix; FIGURES=runs/figures
+       COMMON="--batch-size 8 --epochs 100 --sample-every 100 --checkpoint-every 100 --log-every 10" ;;
+  *) echo "ROUTE must be gpu or cpu, not '$ROUTE'" >&2; exit 2 ;;
+esac
+mkdir -p "$R"
 
-if [[ $STAGE == all || $STAGE == data ]]; then
-  python -m crossview.data.synthcity --out data/synthcity --num 12000 --seed 0 --train-frac 0.95 --val-frac 0.05 --labels --workers 2
-  python -m crossview.data.synthcity --out data/synthcity-test --num 1000 --seed 1 --train-frac 0 --val-frac 0 --labels
+if [[ $STAGE == all || $STAGE == data ]]; then  # the same two datasets on both routes
+  python -m crossview.data.synthcity --out data/synthcity --num 12000 --seed 0 --train-frac 0.95 --val-frac 0.05 \
+    --workers "${RENDER_WORKERS:-$(nproc)}" --quiet
+  python -m crossview.data.synthcity --out data/synthcity-test --num 1000 --seed 1 --train-frac 0 --val-frac 0 \
+    --workers "${RENDER_WORKERS:-$(nproc)}" --quiet
 fi
 
 if [[ $STAGE == all || $STAGE == train ]]; then
-  # ours and Pix2Pix, 40 minutes each (a2g), then 30 minutes each (g2a)
-  python -m train.generator --direction a2g --out runs/gen-a2g $COMMON --max-minutes 40 > runs/gen-a2g.stdout 2>&1 &
-  python -m train.pix2pix --direction a2g --out runs/p2p-a2g $COMMON --max-minutes 40 > runs/p2p-a2g.stdout 2>&1 &
-  wait
-  python -m train.generator --direction g2a --out runs/gen-g2a $COMMON --max-minutes 30 > runs/gen-g2a.stdout 2>&1 &
-  python -m train.pix2pix --direction g2a --out runs/p2p-g2a $COMMON --max-minutes 30 > runs/p2p-g2a.stdout 2>&1 &
-  wait
-  # the ablations, for as many steps as the full a2g model got
-  STEPS=$(python -c "import json; print(json.load(open('runs/gen-a2g/checkpoints/latest.json'))['step'])")
-  python -m train.generator --direction a2g --no-attn-adain --out runs/abl-no-attn-a2g $COMMON --max-steps "$STEPS" > runs/abl-no-attn-a2g.stdout 2>&1 &
-  python -m train.generator --direction a2g --no-embedder --out runs/abl-no-embedder-a2g $COMMON --max-steps "$STEPS" > runs/abl-no-embedder-a2g.stdout 2>&1 &
-  wait
+  run() { local name=$1; shift; "$@" --out "$R/$name" > "$R/$name.stdout" 2>&1; }  # logs beside the run folder
+  if [[ $ROUTE == gpu ]]; then
+    MINUTES=${MINUTES:-4.3}
+    SAIG="--data data/synthcity --variant d --epochs ${SAIG_EPOCHS:-30} --batch-size 128 --loss infonce --warmup-steps 300 --workers 4 --eval-every 445 --checkpoint-every 445"
+    run saig-d-lr2e-4 python -m train.embedder $SAIG --lr 2e-4 &
+    run saig-d-lr1e-4 python -m train.embedder $SAIG --lr 1e-4 &
+    for d in a2g g2a; do
+      run gen-$d python -m train.generator --direction $d $COMMON --max-minutes $MINUTES &
+      run p2p-$d python -m train.pix2pix --direction $d $COMMON --max-minutes $MINUTES &
+    done
+    run abl-no-attn-a2g python -m train.generator --direction a2g --no-attn-adain $COMMON --max-minutes $MINUTES &
+    run abl-no-embedder-a2g python -m train.generator --direction a2g --no-embedder $COMMON --max-minutes $MINUTES &
+    wait
+  else
+    for d in a2g g2a; do  # ours and Pix2Pix side by side: 40 minutes each (a2g), then 30 (g2a)
+      minutes=$([[ $d == a2g ]] && echo 40 || echo 30)
+      run gen-$d python -m train.generator --direction $d $COMMON --max-minutes $minutes &
+      run p2p-$d python -m train.pix2pix --direction $d $COMMON --max-minutes $minutes &
+      wait
+    done
+    STEPS=$(python -c "import json; print(json.load(open('$R/gen-a2g/checkpoints/latest.json'))['step'])")
+    run abl-no-attn-a2g python -m train.generator --direction a2g --no-attn-adain $COMMON --max-steps "$STEPS" &
+    run abl-no-embedder-a2g python -m train.generator --direction a2g --no-embedder $COMMON --max-steps "$STEPS" &
+    wait
+  fi
 fi
 
-if [[ $STAGE == all || $STAGE == ship ]]; then
-  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g runs/gen-a2g/generator \
-    --g2a runs/gen-g2a/generator --out assets/checkpoints/demo --fp16 \
-    --notes "demo preset trained on SynthCity (11,400 pairs): see RESULTS.md"
-  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g runs/abl-no-attn-a2g/generator --out runs/pipelines/abl-no-attn-a2g --fp16
-  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g runs/abl-no-embedder-a2g/generator --out runs/pipelines/abl-no-embedder-a2g --fp16
+if [[ $STAGE == all || $STAGE == ship ]]; then  # ships whatever trained; a failed piece is reported at the end
+  failed=()
+  try() { "$@" || failed+=("$*"); }
+  try python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g $R/gen-a2g/generator \
+    --g2a $R/gen-g2a/generator --out $DEMO --fp16 \
+    --notes "demo preset trained on SynthCity (11,400 pairs) on the $ROUTE route of scripts/reproduce_demo.sh: see RESULTS.md"
+  for abl in abl-no-attn-a2g abl-no-embedder-a2g; do
+    try python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g $R/$abl/generator \
+      --out $R/pipelines/$abl --fp16
+  done
   for d in a2g g2a; do  # the baselines as float16 model folders
-    python -c "from crossview.checkpoint import load_model, save_model; from crossview.models.pix2pix import Pix2PixGenerator as G; save_model(load_model(G, 'runs/p2p-$d/generator'), 'assets/checkpoints/pix2pix-$d', fp16=True)"
+    try python -m crossview.checkpoint $R/p2p-$d/generator $P2P-$d --fp16
   done
+  if (( ${#failed[@]} )); then printf 'failed: %s\n' "${failed[@]}" >&2; exit 1; fi
 fi
 
-if [[ $STAGE == all || $STAGE == evaluate ]]; then
-  python -m train.evaluate --model assets/checkpoints/demo $EVAL --out runs/eval/ours.json --name ours --save-images runs/eval/ours
-  for d in a2g g2a; do
-    python -m train.evaluate --model assets/checkpoints/pix2pix-$d --baseline pix2pix $EVAL --out runs/eval/pix2pix-$d.json --name Pix2Pix
-  done
-  python -m train.evaluate --model runs/pipelines/abl-no-attn-a2g $EVAL --out runs/eval/abl-no-attn-a2g.json --name "w/o Attn-AdaIN"
-  python -m train.evaluate --model runs/pipelines/abl-no-embedder-a2g $EVAL --out runs/eval/abl-no-embedder-a2g.json --name "w/o embedder"
-  python -m train.evaluate --markdown runs/eval/ours.json runs/eval/pix2pix-a2g.json runs/eval/pix2pix-g2a.json
-  python -m train.evaluate --markdown runs/eval/ours.json runs/eval/abl-no-attn-a2g.json runs/eval/abl-no-embedder-a2g.json
+if [[ $STAGE == all || $STAGE == evaluate ]]; then  # every model on the shipped SAIG-D, two at a time
+  mkdir -p $R/eval
+  python -m train.evaluate --retrieval --model assets/checkpoints/saig-d --data data/synthcity-test --split test \
+    --out $R/eval/saig-d.json
+  python -m train.evaluate --model $DEMO $EVAL --out $R/eval/ours.json --name ours &
+  python -m train.evaluate --model $P2P-a2g --baseline pix2pix $EVAL --out $R/eval/pix2pix-a2g.json --name Pix2Pix &
+  wait
+  python -m train.evaluate --model $P2P-g2a --baseline pix2pix $EVAL --out $R/eval/pix2pix-g2a.json --name Pix2Pix &
+  python -m train.evaluate --model $R/pipelines/abl-no-attn-a2g $EVAL --out $R/eval/abl-no-attn-a2g.json \
+    --name "w/o Attn-AdaIN" &
+  wait
+  python -m train.evaluate --model $R/pipelines/abl-no-embedder-a2g $EVAL --out $R/eval/abl-no-embedder-a2g.json \
+    --name "w/o embedder"
+  python -m train.evaluate --markdown $R/eval/ours.json $R/eval/pix2pix-a2g.json $R/eval/pix2pix-g2a.json
+  python -m train.evaluate --markdown $R/eval/ours.json $R/eval/abl-no-attn-a2g.json $R/eval/abl-no-embedder-a2g.json
+fi
+
+if [[ $STAGE == equal-steps ]]; then  # runs for exactly ours a2g's steps, one thread each, on any machine
+  STEPS=$(python -c "import json; print(json.loads(open('$R/gen-a2g/log.jsonl').read().splitlines()[-1])['step'])")
+  STEP_RUN="$COMMON --workers 1 --checkpoint-every 50 --max-steps $STEPS"
+  python -m train.generator --direction a2g --no-attn-adain --out runs/abl-no-attn-a2g-b16 $STEP_RUN \
+    > runs/abl-no-attn-a2g-b16.stdout 2>&1 &
+  python -m train.pix2pix --direction a2g --out runs/p2p-a2g-b16 $STEP_RUN > runs/p2p-a2g-b16.stdout 2>&1 &
+  wait
+  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g runs/abl-no-attn-a2g-b16/generator \
+    --out runs/pipelines/abl-no-attn-a2g-b16 --fp16
+  mkdir -p $R/eval
+  python -m train.evaluate --model runs/pipelines/abl-no-attn-a2g-b16 $EVAL --out $R/eval/abl-no-attn-a2g-b16.json \
+    --name "w/o Attn-AdaIN" &
+  python -m train.evaluate --model runs/p2p-a2g-b16/generator --baseline pix2pix $EVAL \
+    --out $R/eval/pix2pix-a2g-b16.json --name "Pix2Pix, ours' steps" &
+  wait
 fi
 
 if [[ $STAGE == all || $STAGE == figures ]]; then
-  python -m train.figures --data data/synthcity-test --model assets/checkpoints/demo \
-    --pix2pix a2g=assets/checkpoints/pix2pix-a2g g2a=assets/checkpoints/pix2pix-g2a \
-    --runs ours-a2g=runs/gen-a2g pix2pix-a2g=runs/p2p-a2g ours-g2a=runs/gen-g2a pix2pix-g2a=runs/p2p-g2a \
-           "w/o Attn-AdaIN a2g=runs/abl-no-attn-a2g" "w/o embedder a2g=runs/abl-no-embedder-a2g" \
-    --out docs/figures
+  python -m train.figures --data data/synthcity-test --model $DEMO \
+    --pix2pix a2g=$P2P-a2g g2a=$P2P-g2a \
+    --runs ours-a2g=$R/gen-a2g pix2pix-a2g=$R/p2p-a2g ours-g2a=$R/gen-g2a pix2pix-g2a=$R/p2p-g2a \
+    --out $FIGURES
 fi

@@ -8,9 +8,11 @@ import sys
 import pytest
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file
 
 from crossview.augment import rotate_flip_pair
-from crossview.checkpoint import CheckpointError, load_model, save_model
+from crossview.checkpoint import CheckpointError, copy_model, load_model, save_model
+from crossview.checkpoint import main as checkpoint_cli
 from crossview.losses import info_nce, soft_margin_triplet
 from crossview.metrics import recall_at_k
 from crossview.models.embedder import SAIG
@@ -113,6 +115,27 @@ def test_save_load_round_trip_and_errors(tiny, tmp_path):
         load_model(SAIG, tmp_path / "m")
     with pytest.raises(CheckpointError, match="not found"):
         load_model(SAIG, tmp_path / "nowhere")
+
+
+def test_copy_model_as_fp16_matches_save_model_fp16(tiny, tmp_path):
+    """The shipping step (`python -m crossview.checkpoint SRC DST --fp16`) equals saving the model as fp16."""
+    save_model(tiny, tmp_path / "run")
+    checkpoint_cli([str(tmp_path / "run"), str(tmp_path / "copy"), "--fp16"])
+    save_model(tiny, tmp_path / "saved", fp16=True)
+    copied, saved = (load_file(tmp_path / d / "model.safetensors") for d in ("copy", "saved"))
+    assert copied.keys() == saved.keys()
+    for k, v in copied.items():
+        assert torch.equal(v, saved[k])
+        assert v.dtype == (torch.float16 if v.is_floating_point() else tiny.state_dict()[k].dtype)
+    assert (tmp_path / "copy" / "config.json").read_text() == (tmp_path / "run" / "config.json").read_text()
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():  # loads back as a float32 model that agrees with the original to fp16 precision
+        assert torch.allclose(load_model(SAIG, tmp_path / "copy").aerial(x), tiny.eval().aerial(x), atol=1e-2)
+    copy_model(tmp_path / "run", tmp_path / "copy")  # a plain copy replaces the folder, float32 again
+    assert load_file(tmp_path / "copy" / "model.safetensors")["aerial.pos_embed"].dtype == torch.float32
+    with pytest.raises(SystemExit, match=r"missing config\.json"):
+        checkpoint_cli([str(tmp_path), str(tmp_path / "other")])
+    assert not (tmp_path / "other").exists()
 
 
 def test_rotate_flip_keeps_the_views_consistent(synthcity_dir):
