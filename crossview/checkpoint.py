@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
 import shutil
@@ -25,6 +26,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+log = logging.getLogger(__name__)
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -311,8 +314,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("dst", help="folder to write (replaced atomically if it exists)")
     p.add_argument("--fp16", action="store_true", help="store floating-point tensors as float16")
     args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        print(copy_model(args.src, args.dst, fp16=args.fp16))
+        log.info("wrote %s", copy_model(args.src, args.dst, fp16=args.fp16))
     except CheckpointError as e:
         raise SystemExit(f"error: {e}") from e
 
