@@ -112,6 +112,13 @@ if [[ $STAGE == equal-steps ]]; then  # runs for exactly ours a2g's steps, one t
   python -m train.evaluate --model runs/p2p-a2g-b16/generator --baseline pix2pix $EVAL \
     --out $R/eval/pix2pix-a2g-b16.json --name "Pix2Pix, ours' steps" &
   wait
+  for seed in 1000 2000; do  # the Attn-AdaIN comparison with other noise seeds
+    python -m train.evaluate --model $DEMO --direction a2g --seed $seed $EVAL --out $R/eval/ours-a2g-seed$seed.json \
+      --name ours &
+    python -m train.evaluate --model runs/pipelines/abl-no-attn-a2g-b16 --seed $seed $EVAL \
+      --out $R/eval/abl-no-attn-a2g-b16-seed$seed.json --name "w/o Attn-AdaIN" &
+    wait
+  done
 fi
 
 if [[ $STAGE == all || $STAGE == figures ]]; then
