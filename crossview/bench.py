@@ -9,6 +9,9 @@ so the ratios compare like with like; absolute numbers hold only for the machine
 generator); ``synthesis_ms`` (demo) is one whole CrossViewPipeline call: embedding, synthesis, attention maps.
 ``--device cuda`` times on the GPU (the paper's table 6 reports GPU frames per second); each timed call then
 ends with a CUDA synchronisation, so that the clock sees the kernels finish, not just their launch.
+``ours_ops_b1`` / ``pix2pix_ops_b1`` count the tensor operations one forward pass dispatches (views excluded):
+on a GPU each is at least one kernel launch, which is what small-batch latency follows when the kernels are
+too small to fill the device.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 from pathlib import Path
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from crossview.models.embedder import SAIG
 from crossview.models.pix2pix import Pix2PixGenerator
@@ -55,6 +59,24 @@ def parameter_counts(preset: str) -> dict[str, int]:
 
 
 CPU = torch.device("cpu")
+
+
+class OpCounter(TorchDispatchMode):
+    """Counts the ATen operations dispatched inside its ``with`` block, views (no computation) excluded."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops += not func.is_view
+        return func(*args, **(kwargs or {}))
+
+
+def count_ops(fn) -> int:
+    with torch.no_grad(), OpCounter() as counter:
+        fn()
+    return counter.ops
 
 
 def median_seconds(fn, runs: int, warmup: int, device: torch.device = CPU) -> float:
@@ -91,6 +113,8 @@ def speed(preset: str, runs: int, warmup: int, train_batch: int, pipeline_dir: s
             t_pix = median_seconds(lambda image=image: pix(image), runs, warmup, device)
             if batch == 1:
                 res["ours_latency_ms_b1"], res["pix2pix_latency_ms_b1"] = 1000 * t_ours, 1000 * t_pix
+                res["ours_ops_b1"] = count_ops(lambda e=e, z=z, zl=z_local: ours(e, z, zl))
+                res["pix2pix_ops_b1"] = count_ops(lambda image=image: pix(image))
             else:
                 res["ours_fps"], res["pix2pix_fps"] = batch / t_ours, batch / t_pix
     res["speed_ratio"] = res["ours_fps"] / res["pix2pix_fps"]
