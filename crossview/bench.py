@@ -23,6 +23,7 @@ import os
 import platform
 import statistics
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -74,6 +75,7 @@ class OpCounter(TorchDispatchMode):
 
 
 def count_ops(fn) -> int:
+    """How many non-view operations one call of ``fn`` dispatches."""
     with torch.no_grad(), OpCounter() as counter:
         fn()
     return counter.ops
@@ -109,12 +111,12 @@ def speed(preset: str, runs: int, warmup: int, train_batch: int, pipeline_dir: s
             e = torch.nn.functional.normalize(torch.randn(batch, saig.embed_dim), dim=1).to(device)
             z, z_local = ours.sample_noise(batch, torch.Generator().manual_seed(0), device)
             image = (torch.rand(batch, 3, *p.aerial_size) * 2 - 1).to(device)
-            t_ours = median_seconds(lambda e=e, z=z, zl=z_local: ours(e, z, zl), runs, warmup, device)
-            t_pix = median_seconds(lambda image=image: pix(image), runs, warmup, device)
+            run_ours, run_pix = partial(ours, e, z, z_local), partial(pix, image)
+            t_ours = median_seconds(run_ours, runs, warmup, device)
+            t_pix = median_seconds(run_pix, runs, warmup, device)
             if batch == 1:
                 res["ours_latency_ms_b1"], res["pix2pix_latency_ms_b1"] = 1000 * t_ours, 1000 * t_pix
-                res["ours_ops_b1"] = count_ops(lambda e=e, z=z, zl=z_local: ours(e, z, zl))
-                res["pix2pix_ops_b1"] = count_ops(lambda image=image: pix(image))
+                res["ours_ops_b1"], res["pix2pix_ops_b1"] = count_ops(run_ours), count_ops(run_pix)
             else:
                 res["ours_fps"], res["pix2pix_fps"] = batch / t_ours, batch / t_pix
     res["speed_ratio"] = res["ours_fps"] / res["pix2pix_fps"]

@@ -18,6 +18,8 @@ import os
 import random
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,23 +70,31 @@ def replace_dir(tmp: Path, target: Path) -> None:
         shutil.rmtree(old)
 
 
+@contextmanager
+def atomic_dir(target: str | Path) -> Iterator[Path]:
+    """A temporary folder beside ``target`` to fill in the ``with`` block; when the block ends without error it
+    replaces ``target`` (``replace_dir``), otherwise it is removed and ``target`` is left as it was."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    try:
+        yield tmp
+        replace_dir(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
 def save_model(model: nn.Module, directory: str | Path, fp16: bool = False) -> Path:
     """``model.save_pretrained(directory)``, atomically: the folder is complete or not there.
 
     ``fp16`` stores floating-point tensors as float16 (half the size; loading casts them back).
     """
-    directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.", suffix=".tmp"))
-    try:
+    with atomic_dir(directory) as tmp:
         model.save_pretrained(tmp)
         if fp16:
             save_file(half(model.state_dict()), str(tmp / WEIGHTS_NAME))
-        replace_dir(tmp, directory)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return directory
+    return Path(directory)
 
 
 def half(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -98,21 +108,16 @@ def copy_model(src: str | Path, dst: str | Path, fp16: bool = False) -> Path:
     ``fp16`` stores the floating-point tensors as float16, as ``save_model(..., fp16=True)`` would; this is how
     a trained generator in a run folder becomes a shipped checkpoint.
     """
-    src, dst = resolve_model_dir(src), Path(dst)
+    src = resolve_model_dir(src)
     read_config(src)  # a clear error when src is not a model folder
-    state = read_safetensors(src / WEIGHTS_NAME)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp"))
-    try:
+    state = read_safetensors(src / WEIGHTS_NAME)  # and when its weights are missing or truncated
+    with atomic_dir(dst) as tmp:
         for f in src.iterdir():
-            if f.is_file() and f.name != WEIGHTS_NAME:
+            if f.is_file():
                 shutil.copyfile(f, tmp / f.name)
-        save_file(half(state) if fp16 else state, str(tmp / WEIGHTS_NAME))
-        replace_dir(tmp, dst)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return dst
+        if fp16:
+            save_file(half(state), str(tmp / WEIGHTS_NAME))
+    return Path(dst)
 
 
 def resolve_model_dir(path_or_repo: str | Path) -> Path:
@@ -246,10 +251,8 @@ class TrainingCheckpointer:
 
     def save(self, step: int, modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
              extra: dict | None = None) -> Path:
-        self.root.mkdir(parents=True, exist_ok=True)
         name = f"step-{step:09d}"
-        tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".{name}.", suffix=".tmp"))
-        try:
+        with atomic_dir(self.root / name) as tmp:
             for key, module in modules.items():
                 module = getattr(module, "module", module)  # unwrap DDP
                 save_file({k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()},
@@ -266,10 +269,6 @@ class TrainingCheckpointer:
             for f in tmp.iterdir():  # make the data durable before the rename publishes it
                 with open(f, "rb") as fh:
                     os.fsync(fh.fileno())
-            replace_dir(tmp, self.root / name)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
         write_json_atomic(self.root / "latest.json", {"checkpoint": name, "step": step})
         for old in self.complete()[: -self.keep]:
             shutil.rmtree(old, ignore_errors=True)

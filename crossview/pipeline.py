@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,9 +27,9 @@ from PIL import Image
 
 from crossview.checkpoint import (
     CheckpointError,
+    atomic_dir,
     load_model,
     read_config,
-    replace_dir,
     resolve_model_dir,
     save_model,
     write_json_atomic,
@@ -108,21 +106,14 @@ class CrossViewPipeline:
 
     def save_pretrained(self, directory: str | Path, fp16: bool = False) -> Path:
         """Write the pipeline folder atomically (optionally with fp16 weights, half the size)."""
-        directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.", suffix=".tmp"))
-        try:
+        with atomic_dir(directory) as tmp:
             parts = {"saig-s": self.embedder} | dict(self.generators)
             for name, model in parts.items():
                 save_model(model, tmp / name, fp16=fp16)
             write_json_atomic(tmp / "config.json", {
                 "format": FORMAT, "embedder": "saig-s", "generators": {d: d for d in self.generators},
                 "trained": self.trained, "notes": self.notes, "weights_dtype": "float16" if fp16 else "float32"})
-            replace_dir(tmp, directory)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
-        return directory
+        return Path(directory)
 
     # ------------------------------------------------------------------------------------------------
     # Synthesis
