@@ -202,3 +202,21 @@ def test_ddp_two_cpu_processes(synthcity_dir, tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["world_size"] == 2 and config["steps"] == 2  # 6 pairs / (2 x 2) = 1 step per epoch
     assert (out / "model" / "model.safetensors").is_file()
+
+
+def test_init_starts_from_a_model_folder(synthcity_dir, tmp_path, tiny):
+    from train.embedder import EmbedderTrainConfig, train
+
+    save_model(tiny, tmp_path / "start")
+    common = dict(data=str(synthcity_dir), preset="tiny", batch_size=3, workers=0, warmup_steps=1, eval_every=100)
+    train(EmbedderTrainConfig(out=str(tmp_path / "zero"), epochs=0, init=str(tmp_path / "start"), **common))
+    start = load_file(tmp_path / "start" / "model.safetensors")
+    assert start.keys() == load_file(tmp_path / "zero" / "model" / "model.safetensors").keys()
+    for k, v in load_file(tmp_path / "zero" / "model" / "model.safetensors").items():
+        assert torch.equal(v, start[k]), k  # no step taken: the weights are the init's
+    train(EmbedderTrainConfig(out=str(tmp_path / "one"), epochs=1, init=str(tmp_path / "start"), **common))
+    moved = load_file(tmp_path / "one" / "model" / "model.safetensors")
+    assert any(not torch.equal(v, start[k]) for k, v in moved.items())
+    with pytest.raises(CheckpointError, match="start"):  # 22 blocks do not fit in 11
+        train(EmbedderTrainConfig(out=str(tmp_path / "bad"), variant="d", epochs=1, init=str(tmp_path / "start"),
+                                  **common))

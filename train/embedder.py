@@ -3,6 +3,7 @@
     python -m train.embedder --data data/synthcity --out runs/saig-s --variant s
     torchrun --nproc_per_node 2 -m train.embedder --data data/synthcity --out runs/saig-s   # DDP
     python -m train.embedder --data data/synthcity --out runs/saig-s --resume               # continue
+    python -m train.embedder --data data/synthcity --out runs/saig-d2 --variant d --init assets/checkpoints/saig-d
 
 AdamW (lr 1e-4, weight decay 0.03), linear warm-up then cosine decay, gradient clipping 1.0, bf16 autocast
 on GPU. Writes to --out: train.log, log.jsonl (loss and recalls), curves.png, checkpoints/ (resumable),
@@ -24,7 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from crossview.augment import random_rotate_flip
-from crossview.checkpoint import TrainingCheckpointer, save_model, write_json_atomic
+from crossview.checkpoint import TrainingCheckpointer, load_model, load_state_strict, save_model, write_json_atomic
 from crossview.data import open_pairs
 from crossview.losses import RETRIEVAL_LOSSES
 from crossview.metrics import embed_pairs, retrieval_metrics
@@ -67,6 +68,7 @@ class EmbedderTrainConfig:
     checkpoint_every: int = 200
     device: str = "auto"
     resume: bool = False
+    init: str = ""  # a model folder to start from (new optimizer and schedule); ignored when --resume finds a checkpoint
 
 
 def lr_at(step: int, total: int, cfg: EmbedderTrainConfig) -> float:
@@ -105,6 +107,9 @@ def train(cfg: EmbedderTrainConfig) -> dict:
         state = checkpointer.restore({"model": model}, {"optimizer": optimizer}, device=device)
         step = state["step"]
         log.info("resumed from %s at step %d", state["path"], step)
+    elif cfg.init:
+        load_state_strict(model, load_model(SAIG, cfg.init).state_dict(), cfg.init)
+        log.info("starting from the weights of %s", cfg.init)
     elif cfg.resume:
         log.info("no checkpoint under %s yet: starting from scratch", out)
     net = DistributedDataParallel(model) if dist.enabled else model
@@ -207,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
         "checkpoint_every": "steps between resumable checkpoints",
         "device": "auto (CUDA if available), cpu or cuda",
         "resume": "continue from the newest complete checkpoint in --out",
+        "init": "start from this model folder's weights (same preset, variant and head) with a fresh optimizer "
+                "and schedule; with --resume, a checkpoint in --out takes precedence",
     }
     add_dataclass_arguments(p, EmbedderTrainConfig, helps, {
         "preset": ["paper", "demo", "tiny"], "variant": ["s", "d"], "head": ["smd", "gap"],
