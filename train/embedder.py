@@ -68,7 +68,7 @@ class EmbedderTrainConfig:
     checkpoint_every: int = 200
     device: str = "auto"
     resume: bool = False
-    init: str = ""  # a model folder to start from (new optimizer and schedule); ignored when --resume finds a checkpoint
+    init: str = ""  # a model folder to start from (fresh optimizer); a checkpoint found by --resume wins
 
 
 def lr_at(step: int, total: int, cfg: EmbedderTrainConfig) -> float:
