@@ -13,13 +13,14 @@
 #   equal-steps (gpu route) w/o Attn-AdaIN and Pix2Pix a2g for exactly as many steps of 16 as ours a2g got,
 #                 trained and evaluated on whatever machine runs it (RESULTS.md's rows come from the CPU: the GPU
 #                 session's ablations were lost before evaluation).
-# Environment: ROUTE, MINUTES, SAIG_EPOCHS (default 30), RENDER_WORKERS (default: all cores).
+# Environment: ROUTE, MINUTES, SAIG_EPOCHS (default 30), RENDER_WORKERS (default: all cores), EVALUATOR (the
+#   SAIG-D folder for R@1 and FID-SAIG; default assets/checkpoints/saig-d).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
 STAGE=${1:-all}
 ROUTE=${ROUTE:-gpu}
-EVAL="--data data/synthcity-test --split test --limit 500"
+EVAL="--data data/synthcity-test --split test --limit 500 ${EVALUATOR:+--evaluator $EVALUATOR}"  # default: the shipped SAIG-D
 case $ROUTE in
   gpu) R=runs/gpu; DEMO=assets/checkpoints/demo; P2P=assets/checkpoints/pix2pix; FIGURES=docs/figures
        COMMON="--batch-size 16 --epochs 100 --workers 2 --sample-every 500 --checkpoint-every 500 --log-every 25" ;;
