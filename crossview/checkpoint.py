@@ -179,6 +179,13 @@ def load_state_strict(module: nn.Module, state: dict[str, torch.Tensor], source:
     module.load_state_dict(state, strict=True)
 
 
+def load_weights(module: nn.Module, path_or_repo: str | Path) -> nn.Module:
+    """Load a model folder's ``model.safetensors`` strictly into an existing module (no config needed)."""
+    file = resolve_model_dir(path_or_repo) / WEIGHTS_NAME
+    load_state_strict(module, read_safetensors(file), file)
+    return module
+
+
 def load_model(cls: type[nn.Module], path_or_repo: str | Path, device: str | torch.device = "cpu") -> nn.Module:
     """Build ``cls(**config.json)`` and load ``model.safetensors`` strictly; the model is left in eval mode."""
     directory = resolve_model_dir(path_or_repo)
@@ -187,8 +194,7 @@ def load_model(cls: type[nn.Module], path_or_repo: str | Path, device: str | tor
         model = cls(**config)
     except TypeError as e:
         raise CheckpointError(f"{directory / CONFIG_NAME} does not describe a {cls.__name__}: {e}") from e
-    load_state_strict(model, read_safetensors(directory / WEIGHTS_NAME), directory / WEIGHTS_NAME)
-    return model.to(device).eval()
+    return load_weights(model, directory).to(device).eval()
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -81,10 +81,10 @@ if [[ $STAGE == all || $STAGE == ship ]]; then  # ships whatever trained; a fail
   if (( ${#failed[@]} )); then printf 'failed: %s\n' "${failed[@]}" >&2; exit 1; fi
 fi
 
-if [[ $STAGE == all || $STAGE == evaluate ]]; then  # every model on the shipped SAIG-D, two at a time
+if [[ $STAGE == all || $STAGE == evaluate ]]; then  # every model on the SAIG-D in EVALUATOR (default: shipped), two at a time
   mkdir -p $R/eval
-  python -m train.evaluate --retrieval --model assets/checkpoints/saig-d --data data/synthcity-test --split test \
-    --out $R/eval/saig-d.json
+  python -m train.evaluate --retrieval --model "${EVALUATOR:-assets/checkpoints/saig-d}" --data data/synthcity-test \
+    --split test --out $R/eval/saig-d.json
   python -m train.evaluate --model $DEMO $EVAL --out $R/eval/ours.json --name ours &
   python -m train.evaluate --model $P2P-a2g --baseline pix2pix $EVAL --out $R/eval/pix2pix-a2g.json --name Pix2Pix &
   wait

@@ -211,8 +211,9 @@ def test_init_starts_from_a_model_folder(synthcity_dir, tmp_path, tiny):
     common = dict(data=str(synthcity_dir), preset="tiny", batch_size=3, workers=0, warmup_steps=1, eval_every=100)
     train(EmbedderTrainConfig(out=str(tmp_path / "zero"), epochs=0, init=str(tmp_path / "start"), **common))
     start = load_file(tmp_path / "start" / "model.safetensors")
-    assert start.keys() == load_file(tmp_path / "zero" / "model" / "model.safetensors").keys()
-    for k, v in load_file(tmp_path / "zero" / "model" / "model.safetensors").items():
+    zero = load_file(tmp_path / "zero" / "model" / "model.safetensors")
+    assert start.keys() == zero.keys()
+    for k, v in zero.items():
         assert torch.equal(v, start[k]), k  # no step taken: the weights are the init's
     train(EmbedderTrainConfig(out=str(tmp_path / "one"), epochs=1, init=str(tmp_path / "start"), **common))
     moved = load_file(tmp_path / "one" / "model" / "model.safetensors")

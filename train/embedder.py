@@ -25,7 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from crossview.augment import random_rotate_flip
-from crossview.checkpoint import TrainingCheckpointer, load_model, load_state_strict, save_model, write_json_atomic
+from crossview.checkpoint import TrainingCheckpointer, load_weights, save_model, write_json_atomic
 from crossview.data import open_pairs
 from crossview.losses import RETRIEVAL_LOSSES
 from crossview.metrics import embed_pairs, retrieval_metrics
@@ -108,7 +108,7 @@ def train(cfg: EmbedderTrainConfig) -> dict:
         step = state["step"]
         log.info("resumed from %s at step %d", state["path"], step)
     elif cfg.init:
-        load_state_strict(model, load_model(SAIG, cfg.init).state_dict(), cfg.init)
+        load_weights(model, cfg.init)
         log.info("starting from the weights of %s", cfg.init)
     elif cfg.resume:
         log.info("no checkpoint under %s yet: starting from scratch", out)
