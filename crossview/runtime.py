@@ -142,14 +142,40 @@ def epoch_order(n: int, epoch: int, seed: int, batch: int, rank: int = 0, world:
     return perm[:usable][rank::world].tolist()
 
 
+def grouped_epoch_order(neighbours: torch.Tensor, epoch: int, seed: int, batch: int, rank: int = 0,
+                        world: int = 1) -> list[int]:
+    """Like epoch_order, but in groups of look-alikes, for hard negatives (Sample4Geo's similarity sampling).
+
+    ``neighbours`` (N, k) holds each sample's k nearest other samples. Anchors come in a seeded random
+    order, and each anchor not yet placed brings its neighbours not yet placed right after it, so a group
+    shares a batch unless it straddles a batch boundary. Every index appears at most once; the order is cut
+    to whole global batches, and each rank takes a contiguous share of every global batch, so that a group
+    stays on one rank (the in-batch negatives of one process).
+    """
+    n = len(neighbours)
+    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    rows, placed, order = neighbours.tolist(), [False] * n, []
+    for anchor in torch.randperm(n, generator=g).tolist():
+        if placed[anchor]:
+            continue
+        for j in [anchor, *rows[anchor]]:
+            if not placed[j]:
+                placed[j] = True
+                order.append(j)
+    usable = n - n % (batch * world)
+    return [i for start in range(rank * batch, usable, batch * world) for i in order[start:start + batch]]
+
+
 def epoch_loader(dataset, epoch: int, skip_batches: int, batch_size: int, seed: int, dist: Distributed,
-                 workers: int) -> torch.utils.data.DataLoader:
+                 workers: int, order: list[int] | None = None) -> torch.utils.data.DataLoader:
     """The rest of an epoch's batches after ``skip_batches``: the same order whether or not the run resumed.
 
-    The loader gets its own torch.Generator so that building it never draws from the global RNG, which
+    ``order`` (this rank's indices for the epoch) replaces the seeded permutation of epoch_order. The
+    loader gets its own torch.Generator so that building it never draws from the global RNG, which
     training uses for noise and augmentation and restores on resume.
     """
-    order = epoch_order(len(dataset), epoch, seed, batch_size, dist.rank, dist.world_size)
+    if order is None:
+        order = epoch_order(len(dataset), epoch, seed, batch_size, dist.rank, dist.world_size)
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=order[skip_batches * batch_size:],
                                        num_workers=workers, drop_last=True, generator=torch.Generator())
 

@@ -197,10 +197,11 @@ def test_ddp_two_cpu_processes(synthcity_dir, tmp_path):
     r = _run(["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517", "-m",
               "train.embedder", "--data", str(synthcity_dir), "--out", str(out), "--preset", "tiny",
               "--batch-size", "2", "--workers", "0", "--epochs", "2", "--eval-every", "100",
-              "--device", "cpu"])
+              "--device", "cpu", "--hard-negatives", "1"])
     assert r.returncode == 0, r.stderr[-3000:]
     config = json.loads((out / "config.json").read_text())
     assert config["world_size"] == 2 and config["steps"] == 2  # 6 pairs / (2 x 2) = 1 step per epoch
+    assert (out / "hard_negatives" / "epoch-0001.json").is_file()  # mined by rank 0, read by both
     assert (out / "model" / "model.safetensors").is_file()
 
 
@@ -221,3 +222,67 @@ def test_init_starts_from_a_model_folder(synthcity_dir, tmp_path, tiny):
     with pytest.raises(CheckpointError, match="start"):  # 22 blocks do not fit in 11
         train(EmbedderTrainConfig(out=str(tmp_path / "bad"), variant="d", epochs=1, init=str(tmp_path / "start"),
                                   **common))
+
+
+def test_grouped_epoch_order_keeps_look_alikes_together():
+    from crossview.runtime import grouped_epoch_order
+
+    mutual = torch.tensor([[i ^ 1] for i in range(12)])  # 0<->1, 2<->3, ...: each pair's only neighbour
+    order = grouped_epoch_order(mutual, epoch=0, seed=0, batch=4)
+    assert sorted(order) == list(range(12))
+    for start in range(0, 12, 2):  # every group is adjacent and, with even batches, inside one batch
+        assert order[start] ^ 1 == order[start + 1]
+    assert order == grouped_epoch_order(mutual, epoch=0, seed=0, batch=4)  # seeded
+    assert order != grouped_epoch_order(mutual, epoch=1, seed=0, batch=4)
+    ranks = [grouped_epoch_order(mutual, epoch=0, seed=0, batch=2, rank=r, world=2) for r in range(2)]
+    assert sorted(ranks[0] + ranks[1]) == list(range(12))  # the ranks share the epoch without overlap
+    for share in ranks:
+        for start in range(0, len(share), 2):
+            assert share[start] ^ 1 == share[start + 1]  # a group stays on one rank
+    assert len(grouped_epoch_order(mutual, epoch=0, seed=0, batch=5)) == 10  # whole batches only
+    # overlapping neighbour lists: each index still appears once
+    crowded = torch.tensor([[1, 2], [0, 2], [0, 1], [0, 1], [3, 0]])
+    assert sorted(grouped_epoch_order(crowded, epoch=3, seed=1, batch=1)) == list(range(5))
+
+
+def test_mine_neighbours_matches_brute_force(synthcity_dir, tiny):
+    from crossview.data import open_pairs
+    from crossview.metrics import embed_pairs
+    from crossview.presets import get_preset
+    from train.embedder import mine_neighbours
+
+    preset = get_preset("tiny")
+    pairs = open_pairs(synthcity_dir, "train", preset.aerial_size, preset.ground_size)
+    neighbours = mine_neighbours(tiny, pairs, 2, torch.device("cpu"), workers=0)
+    a, g = embed_pairs(tiny, pairs)
+    sim = g @ a.T + a @ g.T
+    sim.fill_diagonal_(-float("inf"))
+    assert neighbours.shape == (6, 2)
+    assert torch.equal(neighbours, sim.topk(2, dim=1).indices)
+    assert all(i not in row for i, row in enumerate(neighbours.tolist()))
+
+
+def test_hard_negative_training_mines_each_epoch_and_resumes(synthcity_dir, tmp_path, tiny):
+    from train.embedder import EmbedderTrainConfig, train
+
+    save_model(tiny, tmp_path / "start")
+    out = tmp_path / "hard"
+    common = dict(data=str(synthcity_dir), out=str(out), preset="tiny", batch_size=2, workers=0, warmup_steps=1,
+                  eval_every=100, checkpoint_every=1, hard_negatives=1)
+    common["init"] = str(tmp_path / "start")
+    train(EmbedderTrainConfig(epochs=0.67, **common))  # 2 of the epoch's 3 steps
+    first = out / "hard_negatives" / "epoch-0000.json"
+    table = json.loads(first.read_text())  # mined from the --init weights before the first step
+    assert table["k"] == 1 and len(table["neighbours"]) == 6
+    with pytest.raises(ValueError, match="k=1"):  # a table mined for another k is not silently reused
+        train(EmbedderTrainConfig(epochs=2, resume=True, **{**common, "hard_negatives": 2}))
+    before = first.stat().st_mtime_ns
+    train(EmbedderTrainConfig(epochs=2, resume=True, **common))  # resumes inside epoch 0
+    assert first.stat().st_mtime_ns == before  # the epoch's table is reused, not mined again
+    assert (out / "hard_negatives" / "epoch-0001.json").is_file()
+    scratch = tmp_path / "scratch"  # from scratch, the first epoch's batches stay random
+    train(EmbedderTrainConfig(epochs=2, **{**common, "init": "", "out": str(scratch)}))
+    assert [p.name for p in (scratch / "hard_negatives").iterdir()] == ["epoch-0001.json"]
+    sparse = tmp_path / "sparse"  # --mine-every 2: epoch 1 reuses epoch 0's table
+    train(EmbedderTrainConfig(epochs=3, mine_every=2, **{**common, "out": str(sparse)}))
+    assert sorted(p.name for p in (sparse / "hard_negatives").iterdir()) == ["epoch-0000.json", "epoch-0002.json"]

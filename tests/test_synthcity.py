@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from crossview.data import synthcity
-from crossview.data.synthcity import CLASSES, SynthCityConfig, generate, render_pair
+from crossview.data.synthcity import CLASSES, SynthCityConfig, file_name, generate, render_pair
 
 GROUND_PLANE = [CLASSES[c] for c in ("road", "lane_mark", "sidewalk", "grass", "parking")]
 
@@ -160,3 +160,18 @@ def test_cli_rejects_bad_arguments(tmp_path, argv):
     with pytest.raises(SystemExit) as e:
         synthcity.main(["--out", str(tmp_path), "--num", "2", *argv])
     assert e.value.code == 2
+
+
+def test_resume_renders_only_the_missing_pairs(tmp_path):
+    cfg = SynthCityConfig(aerial_size=(48, 48), ground_size=(24, 96))
+    generate(tmp_path / "grown", 4, seed=4, cfg=cfg, progress=False)
+    kept = tmp_path / "grown" / "aerial" / file_name(0)
+    before = kept.stat().st_mtime_ns
+    generate(tmp_path / "grown", 6, seed=4, cfg=cfg, progress=False, resume=True)
+    assert kept.stat().st_mtime_ns == before  # not rendered again
+    generate(tmp_path / "fresh", 6, seed=4, cfg=cfg, progress=False)
+    files = sorted(p.relative_to(tmp_path / "fresh") for p in (tmp_path / "fresh").rglob("*") if p.is_file())
+    for rel in files:  # the grown set is the set rendered in one go, splits and meta.json included
+        assert (tmp_path / "grown" / rel).read_bytes() == (tmp_path / "fresh" / rel).read_bytes(), rel
+    with pytest.raises(ValueError, match="seed 4"):  # another seed would mix two datasets
+        generate(tmp_path / "grown", 8, seed=5, cfg=cfg, progress=False, resume=True)

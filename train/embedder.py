@@ -4,6 +4,7 @@
     torchrun --nproc_per_node 2 -m train.embedder --data data/synthcity --out runs/saig-s   # DDP
     python -m train.embedder --data data/synthcity --out runs/saig-s --resume               # continue
     python -m train.embedder --data data/synthcity --out runs/saig-d2 --variant d --init assets/checkpoints/saig-d
+    python -m train.embedder ... --hard-negatives 3   # batches of look-alike scenes, mined each epoch
 
 AdamW (lr 1e-4, weight decay 0.03), linear warm-up then cosine decay, gradient clipping 1.0, bf16 autocast
 on GPU. Writes to --out: train.log, log.jsonl (loss and recalls), curves.png, checkpoints/ (resumable),
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import math
 import time
@@ -36,6 +38,7 @@ from crossview.runtime import (
     add_dataclass_arguments,
     cleanup_distributed,
     epoch_loader,
+    grouped_epoch_order,
     pick_device,
     plot_curves,
     seed_everything,
@@ -69,6 +72,8 @@ class EmbedderTrainConfig:
     device: str = "auto"
     resume: bool = False
     init: str = ""  # a model folder to start from (fresh optimizer); a checkpoint found by --resume wins
+    hard_negatives: int = 0  # k > 0: batches in groups of each pair and its k most confusable pairs
+    mine_every: int = 1  # epochs between two minings of the look-alikes (one mining costs a forward pass)
 
 
 def lr_at(step: int, total: int, cfg: EmbedderTrainConfig) -> float:
@@ -77,6 +82,53 @@ def lr_at(step: int, total: int, cfg: EmbedderTrainConfig) -> float:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     progress = (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps)
     return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+@torch.no_grad()
+def mine_neighbours(model: SAIG, dataset, k: int, device: torch.device, workers: int) -> torch.Tensor:
+    """Each pair's k most confusable other pairs under ``model``, (N, k): the highest sums of the two
+    cross-view cosines, ground i to aerial j plus aerial i to ground j (the negatives of both directions)."""
+    aerial, ground = embed_pairs(model, dataset, batch_size=128, device=device, workers=workers, progress=True)
+    n = len(aerial)
+    neighbours = torch.empty(n, k, dtype=torch.long)
+    for start in range(0, n, 1024):  # chunks keep the N x N similarity out of memory
+        stop = min(n, start + 1024)
+        sim = ground[start:stop] @ aerial.T + aerial[start:stop] @ ground.T
+        sim[torch.arange(stop - start), torch.arange(start, stop)] = -math.inf  # a pair is not its own negative
+        neighbours[start:stop] = sim.topk(k, dim=1).indices
+    return neighbours
+
+
+def hard_negative_order(model: SAIG, train_set, epoch: int, cfg: EmbedderTrainConfig, dist,
+                        device) -> list[int] | None:
+    """This rank's batch order for ``epoch`` in groups of look-alikes (None: random batches).
+
+    The look-alikes are mined with the weights at the start of the first epoch (epoch 0 with --init, else
+    epoch 1: a model from scratch knows none yet) and again every ``mine_every`` epochs; the epochs between
+    reuse the last table with a new anchor order. The main process mines and saves each table under
+    hard_negatives/, so that a resumed run reuses it and every rank reads the same one.
+    """
+    first = 0 if cfg.init else 1
+    if epoch < first:
+        return None
+    mined_at = epoch - (epoch - first) % cfg.mine_every
+    path = Path(cfg.out) / "hard_negatives" / f"epoch-{mined_at:04d}.json"
+    if dist.is_main and not path.exists():
+        t0 = time.time()
+        neighbours = mine_neighbours(model, train_set, cfg.hard_negatives, device, cfg.workers)
+        model.train()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, {"epoch": epoch, "k": cfg.hard_negatives, "neighbours": neighbours.tolist()})
+        log.info("epoch %d: mined %d nearest neighbours of %d pairs in %.0f s", mined_at, cfg.hard_negatives,
+                 len(neighbours), time.time() - t0)
+    if dist.enabled:
+        torch.distributed.barrier()
+    table = json.loads(path.read_text())
+    if table["k"] != cfg.hard_negatives or len(table["neighbours"]) != len(train_set):
+        raise ValueError(f"{path} was mined for k={table['k']} and {len(table['neighbours'])} pairs, not "
+                         f"k={cfg.hard_negatives} and {len(train_set)}: delete it or use another --out")
+    return grouped_epoch_order(torch.tensor(table["neighbours"]), epoch, cfg.seed, cfg.batch_size, dist.rank,
+                               dist.world_size)
 
 
 def train(cfg: EmbedderTrainConfig) -> dict:
@@ -103,6 +155,8 @@ def train(cfg: EmbedderTrainConfig) -> dict:
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     checkpointer = TrainingCheckpointer(out)
     step = 0
+    if cfg.mine_every < 1:
+        raise ValueError(f"--mine-every must be at least 1, got {cfg.mine_every}")
     if cfg.resume and checkpointer.latest() is not None:
         state = checkpointer.restore({"model": model}, {"optimizer": optimizer}, device=device)
         step = state["step"]
@@ -138,8 +192,9 @@ def train(cfg: EmbedderTrainConfig) -> dict:
     t_last, running = time.time(), []
     while step < total_steps:
         epoch, done_in_epoch = divmod(step, steps_per_epoch)
+        order = hard_negative_order(model, train_set, epoch, cfg, dist, device) if cfg.hard_negatives else None
         for aerial, ground in epoch_loader(train_set, epoch, done_in_epoch, cfg.batch_size, cfg.seed, dist,
-                                           cfg.workers):
+                                           cfg.workers, order):
             if cfg.augment:
                 aerial, ground = random_rotate_flip(aerial, ground, aug_gen)
             aerial, ground = aerial.to(device, non_blocking=True), ground.to(device, non_blocking=True)
@@ -214,6 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
         "resume": "continue from the newest complete checkpoint in --out",
         "init": "start from this model folder's weights (same preset, variant and head) with a fresh optimizer "
                 "and schedule; with --resume, a checkpoint in --out takes precedence",
+        "hard_negatives": "k > 0: at the start of an epoch (the first only with --init), find every training "
+                          "pair's k most confusable pairs with the current model and batch them together, so that "
+                          "in-batch negatives include look-alikes (Sample4Geo-style); 0 = random batches",
+        "mine_every": "with --hard-negatives: epochs between two minings (each is a forward pass over the "
+                      "training split); the epochs between reuse the last one",
     }
     add_dataclass_arguments(p, EmbedderTrainConfig, helps, {
         "preset": ["paper", "demo", "tiny"], "variant": ["s", "d"], "head": ["smd", "gap"],

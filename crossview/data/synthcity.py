@@ -819,15 +819,28 @@ def _save_png(img: Image.Image, path: Path) -> None:
 
 def generate(out: str | Path, num: int, seed: int = 0, cfg: SynthCityConfig = SynthCityConfig(),
              train_frac: float = 0.8, val_frac: float = 0.1, workers: int = 1, labels: bool = False,
-             progress: bool = True) -> dict:
-    """Render ``num`` pairs into ``out`` in the pairs layout and return the meta.json contents."""
+             progress: bool = True, resume: bool = False) -> dict:
+    """Render ``num`` pairs into ``out`` in the pairs layout and return the meta.json contents.
+
+    With ``resume``, pairs whose files are already there are kept, not rendered again: an interrupted
+    render continues, and a larger set grows from a smaller one of the same seed and config (files are
+    written atomically, so one that exists is whole). A meta.json of another seed or config refuses.
+    """
     out = Path(out)
     counts = split_counts(num, train_frac, val_frac)
     dirs = ["aerial", "ground"] + (["labels/aerial", "labels/ground"] if labels else [])
+    if resume and (out / "meta.json").exists():
+        old = json.loads((out / "meta.json").read_text())
+        if old.get("seed") != seed or old.get("config") != json.loads(json.dumps(asdict(cfg))):
+            raise ValueError(f"{out} holds SynthCity of seed {old.get('seed')} and config {old.get('config')}; "
+                             f"resuming with seed {seed} and config {asdict(cfg)} would mix two datasets")
     for d in [*dirs, "splits"]:
         (out / d).mkdir(parents=True, exist_ok=True)
-    jobs = [(out, seed, i, cfg, labels) for i in range(num)]
-    bar = tqdm(total=num, desc="SynthCity", unit="pair", disable=not progress)
+    jobs = [(out, seed, i, cfg, labels) for i in range(num)
+            if not (resume and all((out / d / file_name(i)).exists() for d in dirs))]
+    if len(jobs) < num:
+        log.info("%d of %d pairs already in %s: rendering the other %d", num - len(jobs), num, out, len(jobs))
+    bar = tqdm(total=len(jobs), desc="SynthCity", unit="pair", disable=not progress)
     if workers > 1:
         # spawn: no fork of a parent that may hold torch threads; order of completion does not matter
         # because every file depends on (seed, index) alone.
@@ -867,7 +880,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Render SynthCity: paired aerial tiles and ground panoramas of procedural city scenes, "
                     "written in the pairs layout (aerial/, ground/, splits/{train,val,test}.csv, meta.json).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--out", required=True, help="output folder (created; existing files are overwritten)")
+    p.add_argument("--out", required=True,
+                   help="output folder (created; existing files are overwritten unless --resume)")
     p.add_argument("--num", type=int, required=True, help="number of pairs (scenes) to render")
     p.add_argument("--seed", type=int, default=0,
                    help="dataset seed; scene i depends on (seed, i) only. Use a different seed for held-out sets")
@@ -885,6 +899,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", action="store_true",
                    help="also write uint8 class-id maps to labels/aerial/ and labels/ground/ (table in meta.json)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--resume", action="store_true",
+                   help="keep pairs already rendered in --out (same seed and config) and render only the rest: "
+                        "continues an interrupted render or grows a smaller set")
     return p
 
 
@@ -903,7 +920,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = SynthCityConfig(aerial_size=args.aerial_size, ground_size=args.ground_size,
                           tile_meters=args.tile_meters, camera_height_m=args.camera_height)
     meta = generate(args.out, args.num, args.seed, cfg, args.train_frac, args.val_frac, args.workers,
-                    args.labels, progress=not args.quiet)
+                    args.labels, progress=not args.quiet, resume=args.resume)
     log.info("wrote %d pairs to %s (splits %s)", args.num, args.out, meta["splits"])
 
 
