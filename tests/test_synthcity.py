@@ -1,5 +1,7 @@
 import csv
 import json
+import os
+import shutil
 
 import numpy as np
 import pytest
@@ -164,11 +166,15 @@ def test_cli_rejects_bad_arguments(tmp_path, argv):
 
 def test_resume_renders_only_the_missing_pairs(tmp_path):
     cfg = SynthCityConfig(aerial_size=(48, 48), ground_size=(24, 96))
-    generate(tmp_path / "grown", 4, seed=4, cfg=cfg, progress=False)
+    generate(tmp_path / "small", 4, seed=4, cfg=cfg, progress=False)
+    small_files = {p: p.read_bytes() for p in (tmp_path / "small").rglob("*") if p.is_file()}
+    shutil.copytree(tmp_path / "small", tmp_path / "grown", copy_function=os.link)  # the README's cp -al
     kept = tmp_path / "grown" / "aerial" / file_name(0)
     before = kept.stat().st_mtime_ns
     generate(tmp_path / "grown", 6, seed=4, cfg=cfg, progress=False, resume=True)
     assert kept.stat().st_mtime_ns == before  # not rendered again
+    for path, data in small_files.items():  # the hard-linked original keeps its meta.json and splits
+        assert path.read_bytes() == data, path
     generate(tmp_path / "fresh", 6, seed=4, cfg=cfg, progress=False)
     files = sorted(p.relative_to(tmp_path / "fresh") for p in (tmp_path / "fresh").rglob("*") if p.is_file())
     for rel in files:  # the grown set is the set rendered in one go, splits and meta.json included

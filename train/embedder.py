@@ -192,7 +192,10 @@ def train(cfg: EmbedderTrainConfig) -> dict:
     t_last, running = time.time(), []
     while step < total_steps:
         epoch, done_in_epoch = divmod(step, steps_per_epoch)
-        order = hard_negative_order(model, train_set, epoch, cfg, dist, device) if cfg.hard_negatives else None
+        order, t_mine = None, time.time()
+        if cfg.hard_negatives:
+            order = hard_negative_order(model, train_set, epoch, cfg, dist, device)
+        t_last += time.time() - t_mine  # mining is not training: keep it out of sec_per_step
         for aerial, ground in epoch_loader(train_set, epoch, done_in_epoch, cfg.batch_size, cfg.seed, dist,
                                            cfg.workers, order):
             if cfg.augment:

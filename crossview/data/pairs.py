@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -144,13 +145,18 @@ def read_split_csv(root: str | Path, split: str) -> list[tuple[Path, Path]]:
 
 
 def write_split_csv(root: str | Path, split: str, pairs: Sequence[tuple[str, str]]) -> None:
-    """Write root/splits/<split>.csv from (aerial, ground) paths relative to root."""
+    """Write root/splits/<split>.csv from (aerial, ground) paths relative to root.
+
+    Through a temporary file and a rename: never a half-written split, and a hard-linked copy of a dataset
+    (grown with ``synthcity --resume``) does not change the original's file."""
     path = Path(root) / "splits" / f"{split}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["aerial", "ground"])
         writer.writerows(pairs)
+    os.replace(tmp, path)
 
 
 class PairsFolder(PairedImages):

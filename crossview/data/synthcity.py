@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from crossview.checkpoint import write_json_atomic
 from crossview.data.pairs import parse_size, write_split_csv
 
 log = logging.getLogger(__name__)
@@ -870,7 +871,7 @@ def generate(out: str | Path, num: int, seed: int = 0, cfg: SynthCityConfig = Sy
         "labels": labels,
         "config": asdict(cfg),
     }
-    (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    write_json_atomic(out / "meta.json", meta)  # replaced, never rewritten in place: safe in a hard-linked copy
     return meta
 
 
