@@ -286,3 +286,5 @@ def test_hard_negative_training_mines_each_epoch_and_resumes(synthcity_dir, tmp_
     sparse = tmp_path / "sparse"  # --mine-every 2: epoch 1 reuses epoch 0's table
     train(EmbedderTrainConfig(epochs=3, mine_every=2, **{**common, "out": str(sparse)}))
     assert sorted(p.name for p in (sparse / "hard_negatives").iterdir()) == ["epoch-0000.json", "epoch-0002.json"]
+    with pytest.raises(ValueError, match="hard-negatives"):  # 6 training pairs have only 5 others each
+        train(EmbedderTrainConfig(epochs=1, **{**common, "hard_negatives": 6, "out": str(tmp_path / "too_many")}))

@@ -4,7 +4,7 @@
     torchrun --nproc_per_node 2 -m train.embedder --data data/synthcity --out runs/saig-s   # DDP
     python -m train.embedder --data data/synthcity --out runs/saig-s --resume               # continue
     python -m train.embedder --data data/synthcity --out runs/saig-d2 --variant d --init assets/checkpoints/saig-d
-    python -m train.embedder ... --hard-negatives 3   # batches of look-alike scenes, mined each epoch
+    python -m train.embedder ... --hard-negatives 3   # batches of look-alike scenes, mined every --mine-every epochs
 
 AdamW (lr 1e-4, weight decay 0.03), linear warm-up then cosine decay, gradient clipping 1.0, bf16 autocast
 on GPU. Writes to --out: train.log, log.jsonl (loss and recalls), curves.png, checkpoints/ (resumable),
@@ -118,8 +118,8 @@ def hard_negative_order(model: SAIG, train_set, epoch: int, cfg: EmbedderTrainCo
         neighbours = mine_neighbours(model, train_set, cfg.hard_negatives, device, cfg.workers)
         model.train()
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(path, {"epoch": epoch, "k": cfg.hard_negatives, "neighbours": neighbours.tolist()})
-        log.info("epoch %d: mined %d nearest neighbours of %d pairs in %.0f s", mined_at, cfg.hard_negatives,
+        write_json_atomic(path, {"mined_at_epoch": epoch, "k": cfg.hard_negatives, "neighbours": neighbours.tolist()})
+        log.info("epoch %d: mined %d nearest neighbours of %d pairs in %.0f s", epoch, cfg.hard_negatives,
                  len(neighbours), time.time() - t0)
     if dist.enabled:
         torch.distributed.barrier()
@@ -157,6 +157,9 @@ def train(cfg: EmbedderTrainConfig) -> dict:
     step = 0
     if cfg.mine_every < 1:
         raise ValueError(f"--mine-every must be at least 1, got {cfg.mine_every}")
+    if not 0 <= cfg.hard_negatives < len(train_set):
+        raise ValueError(f"--hard-negatives must lie in [0, {len(train_set) - 1}] (the other training pairs), "
+                         f"got {cfg.hard_negatives}")
     if cfg.resume and checkpointer.latest() is not None:
         state = checkpointer.restore({"model": model}, {"optimizer": optimizer}, device=device)
         step = state["step"]
