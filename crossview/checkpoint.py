@@ -39,15 +39,20 @@ class CheckpointError(RuntimeError):
     """A checkpoint is missing, truncated, or does not fit the model; the message names the file."""
 
 
-def write_json_atomic(path: str | Path, data: Any) -> None:
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write through a temporary file and a rename: a reader never sees half a file, and a hard link to the
+    old file (a dataset copied with ``cp -al``) keeps the old contents."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
+    with os.fdopen(fd, "w", newline="") as f:
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def write_json_atomic(path: str | Path, data: Any) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def replace_dir(tmp: Path, target: Path) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
+import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import Dataset
+
+from crossview.checkpoint import write_text_atomic
 
 SPLITS = ("train", "val", "test")
 
@@ -145,18 +147,15 @@ def read_split_csv(root: str | Path, split: str) -> list[tuple[Path, Path]]:
 
 
 def write_split_csv(root: str | Path, split: str, pairs: Sequence[tuple[str, str]]) -> None:
-    """Write root/splits/<split>.csv from (aerial, ground) paths relative to root.
-
-    Through a temporary file and a rename: never a half-written split, and a hard-linked copy of a dataset
-    (grown with ``synthcity --resume``) does not change the original's file."""
+    """Write root/splits/<split>.csv from (aerial, ground) paths relative to root, atomically (a hard-linked
+    copy of a dataset, grown with ``synthcity --resume``, does not change the original's file)."""
     path = Path(root) / "splits" / f"{split}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["aerial", "ground"])
-        writer.writerows(pairs)
-    os.replace(tmp, path)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["aerial", "ground"])
+    writer.writerows(pairs)
+    write_text_atomic(path, text.getvalue())
 
 
 class PairsFolder(PairedImages):
