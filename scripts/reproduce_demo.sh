@@ -14,7 +14,8 @@
 #                 trained and evaluated on whatever machine runs it (RESULTS.md's rows come from the CPU: the GPU
 #                 session's ablations were lost before evaluation).
 # Environment: ROUTE, MINUTES, SAIG_EPOCHS (default 30), RENDER_WORKERS (default: all cores), EVALUATOR (the
-#   SAIG-D folder for R@1 and FID-SAIG; default assets/checkpoints/saig-d).
+#   SAIG-D folder for R@1 and FID-SAIG; default assets/checkpoints/saig-d, whose scores go to $R/eval/; another
+#   evaluator's go to $R/eval-<its folder name>/, e.g. runs/gpu/eval-saig-d-leg4/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
@@ -29,6 +30,7 @@ case $ROUTE in
   *) echo "ROUTE must be gpu or cpu, not '$ROUTE'" >&2; exit 2 ;;
 esac
 mkdir -p "$R"
+EVAL_DIR=$R/eval${EVALUATOR:+-$(basename "$EVALUATOR")}  # one folder per evaluator: Table 2 and Table 4 never overwrite each other
 
 if [[ $STAGE == all || $STAGE == data ]]; then  # the same two datasets on both routes
   python -m crossview.data.synthcity --out data/synthcity --num 12000 --seed 0 --train-frac 0.95 --val-frac 0.05 \
@@ -82,20 +84,20 @@ if [[ $STAGE == all || $STAGE == ship ]]; then  # ships whatever trained; a fail
 fi
 
 if [[ $STAGE == all || $STAGE == evaluate ]]; then  # every model on the SAIG-D in EVALUATOR (default: shipped), two at a time
-  mkdir -p $R/eval
+  mkdir -p $EVAL_DIR
   python -m train.evaluate --retrieval --model "${EVALUATOR:-assets/checkpoints/saig-d}" --data data/synthcity-test \
-    --split test --out $R/eval/saig-d.json
-  python -m train.evaluate --model $DEMO $EVAL --out $R/eval/ours.json --name ours &
-  python -m train.evaluate --model $P2P-a2g --baseline pix2pix $EVAL --out $R/eval/pix2pix-a2g.json --name Pix2Pix &
+    --split test --out $EVAL_DIR/saig-d.json
+  python -m train.evaluate --model $DEMO $EVAL --out $EVAL_DIR/ours.json --name ours &
+  python -m train.evaluate --model $P2P-a2g --baseline pix2pix $EVAL --out $EVAL_DIR/pix2pix-a2g.json --name Pix2Pix &
   wait
-  python -m train.evaluate --model $P2P-g2a --baseline pix2pix $EVAL --out $R/eval/pix2pix-g2a.json --name Pix2Pix &
-  python -m train.evaluate --model $R/pipelines/abl-no-attn-a2g $EVAL --out $R/eval/abl-no-attn-a2g.json \
+  python -m train.evaluate --model $P2P-g2a --baseline pix2pix $EVAL --out $EVAL_DIR/pix2pix-g2a.json --name Pix2Pix &
+  python -m train.evaluate --model $R/pipelines/abl-no-attn-a2g $EVAL --out $EVAL_DIR/abl-no-attn-a2g.json \
     --name "w/o Attn-AdaIN" &
   wait
-  python -m train.evaluate --model $R/pipelines/abl-no-embedder-a2g $EVAL --out $R/eval/abl-no-embedder-a2g.json \
+  python -m train.evaluate --model $R/pipelines/abl-no-embedder-a2g $EVAL --out $EVAL_DIR/abl-no-embedder-a2g.json \
     --name "w/o embedder"
-  python -m train.evaluate --markdown $R/eval/ours.json $R/eval/pix2pix-a2g.json $R/eval/pix2pix-g2a.json
-  python -m train.evaluate --markdown $R/eval/ours.json $R/eval/abl-no-attn-a2g.json $R/eval/abl-no-embedder-a2g.json
+  python -m train.evaluate --markdown $EVAL_DIR/ours.json $EVAL_DIR/pix2pix-a2g.json $EVAL_DIR/pix2pix-g2a.json
+  python -m train.evaluate --markdown $EVAL_DIR/ours.json $EVAL_DIR/abl-no-attn-a2g.json $EVAL_DIR/abl-no-embedder-a2g.json
 fi
 
 if [[ $STAGE == equal-steps ]]; then  # runs for exactly ours a2g's steps, one thread each, on any machine
@@ -107,17 +109,17 @@ if [[ $STAGE == equal-steps ]]; then  # runs for exactly ours a2g's steps, one t
   wait
   python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g runs/abl-no-attn-a2g-b16/generator \
     --out runs/pipelines/abl-no-attn-a2g-b16 --fp16
-  mkdir -p $R/eval
-  python -m train.evaluate --model runs/pipelines/abl-no-attn-a2g-b16 $EVAL --out $R/eval/abl-no-attn-a2g-b16.json \
+  mkdir -p $EVAL_DIR
+  python -m train.evaluate --model runs/pipelines/abl-no-attn-a2g-b16 $EVAL --out $EVAL_DIR/abl-no-attn-a2g-b16.json \
     --name "w/o Attn-AdaIN" &
   python -m train.evaluate --model runs/p2p-a2g-b16/generator --baseline pix2pix $EVAL \
-    --out $R/eval/pix2pix-a2g-b16.json --name "Pix2Pix, ours' steps" &
+    --out $EVAL_DIR/pix2pix-a2g-b16.json --name "Pix2Pix, ours' steps" &
   wait
   for seed in 1000 2000; do  # the Attn-AdaIN comparison with other noise seeds
-    python -m train.evaluate --model $DEMO --direction a2g --seed $seed $EVAL --out $R/eval/ours-a2g-seed$seed.json \
+    python -m train.evaluate --model $DEMO --direction a2g --seed $seed $EVAL --out $EVAL_DIR/ours-a2g-seed$seed.json \
       --name ours &
     python -m train.evaluate --model runs/pipelines/abl-no-attn-a2g-b16 --seed $seed $EVAL \
-      --out $R/eval/abl-no-attn-a2g-b16-seed$seed.json --name "w/o Attn-AdaIN" &
+      --out $EVAL_DIR/abl-no-attn-a2g-b16-seed$seed.json --name "w/o Attn-AdaIN" &
     wait
   done
 fi
