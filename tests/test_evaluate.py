@@ -113,3 +113,8 @@ def test_figures_script_writes_every_figure(synthcity_dir, tiny_models, tmp_path
 
     grid = Image.open(tmp_path / "fig" / "qualitative-a2g.png")  # 4 columns (source, ours, pix2pix, truth)
     assert grid.width == 32 + 3 * 64 + 3 * 4 and grid.height == 3 * 32 + 2 * 4
+
+    (run / "log.jsonl").write_text(json.dumps({"step": 1, "l1": 1.0, "d_loss": 2.0}) + "\n")  # no minutes: say so
+    with pytest.raises(SystemExit, match="no 'minutes'"):
+        figures_main(["--data", str(synthcity_dir), "--split", "train", "--model", str(pipe), "--runs",
+                      f"ours-a2g={run}", "--rows", "3", "--out", str(tmp_path / "fig2")])

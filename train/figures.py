@@ -93,7 +93,9 @@ def training_curves(runs: dict[str, Path], out: Path) -> None:
         records = read_jsonl(run / "log.jsonl")
         if not records:
             raise SystemExit(f"{run / 'log.jsonl'}: no training log there")
-        minutes = [r.get("minutes", r["step"] * r.get("sec_per_step", 0) / 60) for r in records]
+        if any("minutes" not in r for r in records):  # train.generator and train.pix2pix log it on every line
+            raise SystemExit(f"{run / 'log.jsonl'}: a line has no 'minutes'; not a train.generator/pix2pix log")
+        minutes = [r["minutes"] for r in records]
         for ax, key in zip(axes[:2], ("l1", "d_loss"), strict=True):
             ax.plot(minutes, [r[key] for r in records], label=name, alpha=0.8)
         axes[2].plot([r["step"] for r in records], [r["l1"] for r in records], label=name, alpha=0.8)
