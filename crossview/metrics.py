@@ -7,23 +7,47 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 
+def match_ranks(query: torch.Tensor, database: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For queries whose true match is the database entry with the same index, per query: the rank of the true
+    match (how many entries score strictly higher), the margin (its similarity minus the best other entry's;
+    negative for a miss) and the index of that best other entry. Similarity: the dot product."""
+    if query.shape != database.shape:
+        raise ValueError(f"query and database must pair up one to one, got {tuple(query.shape)} and "
+                         f"{tuple(database.shape)}")
+    n = query.shape[0]
+    ranks, margins, rivals = torch.empty(n, dtype=torch.long), torch.empty(n), torch.empty(n, dtype=torch.long)
+    for start in range(0, n, 1024):  # chunks keep memory flat on large sets
+        sim = query[start:start + 1024] @ database.T
+        rows = torch.arange(sim.shape[0], device=sim.device)
+        own = rows + start
+        true = sim[rows, own]
+        ranks[start:start + len(rows)] = (sim > true[:, None]).sum(1).cpu()
+        best_other, rival = sim.index_put((rows, own), torch.full_like(true, float("-inf"))).max(1)
+        margins[start:start + len(rows)] = (true - best_other).float().cpu()
+        rivals[start:start + len(rows)] = rival.cpu()
+    return ranks, margins, rivals
+
+
 def recall_at_k(query: torch.Tensor, database: torch.Tensor, ks: tuple[int, ...] = (1, 5, 10)) -> dict[str, float]:
     """Recall@K for queries whose true match is the database entry with the same index.
 
     Also ``r1_percent``: Recall@K with K = int(0.01 N) + 1 (the usual top-1% of the database). Fractions.
     """
-    if query.shape != database.shape:
-        raise ValueError(f"query and database must pair up one to one, got {tuple(query.shape)} and "
-                         f"{tuple(database.shape)}")
-    n = query.shape[0]
-    ranks = torch.empty(n, dtype=torch.long)
-    for start in range(0, n, 1024):  # chunks keep memory flat on large sets
-        sim = query[start:start + 1024] @ database.T
-        true = sim[torch.arange(sim.shape[0]), torch.arange(start, start + sim.shape[0])]
-        ranks[start:start + sim.shape[0]] = (sim > true[:, None]).sum(1).cpu()
+    ranks = match_ranks(query, database)[0]
     out = {f"r{k}": float((ranks < k).float().mean()) for k in ks}
-    out["r1_percent"] = float((ranks < int(0.01 * n) + 1).float().mean())
+    out["r1_percent"] = float((ranks < int(0.01 * query.shape[0]) + 1).float().mean())
     return out
+
+
+def retrieval_misses(query: torch.Tensor, database: torch.Tensor, listed: int = 20) -> dict:
+    """Why Recall@1 is what it is: the median margin of the true match over the best other entry, and the
+    missed queries (at most ``listed``, worst first) with the entry each was confused with."""
+    ranks, margins, rivals = match_ranks(query, database)
+    missed = torch.nonzero(ranks > 0).flatten()
+    missed = missed[margins[missed].argsort()][:listed]
+    return {"median_margin": round(float(margins.median()), 4), "num_misses": int((ranks > 0).sum()),
+            "misses": [{"query": int(i), "rank": int(ranks[i]), "margin": round(float(margins[i]), 4),
+                        "confused_with": int(rivals[i])} for i in missed]}
 
 
 @torch.no_grad()
@@ -44,6 +68,11 @@ def retrieval_metrics(aerial: torch.Tensor, ground: torch.Tensor) -> dict:
     """Ground queries against the aerial database (the standard direction), and the reverse under
     ``aerial_query``."""
     return {**recall_at_k(ground, aerial), "aerial_query": recall_at_k(aerial, ground), "num_pairs": len(aerial)}
+
+
+def retrieval_diagnostics(aerial: torch.Tensor, ground: torch.Tensor) -> dict:
+    """``retrieval_misses`` in both directions, laid out like ``retrieval_metrics``."""
+    return {**retrieval_misses(ground, aerial), "aerial_query": retrieval_misses(aerial, ground)}
 
 
 # ----------------------------------------------------------------------------------------------------------

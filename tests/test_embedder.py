@@ -14,7 +14,7 @@ from crossview.augment import rotate_flip_pair
 from crossview.checkpoint import CheckpointError, copy_model, load_model, save_model
 from crossview.checkpoint import main as checkpoint_cli
 from crossview.losses import info_nce, soft_margin_triplet
-from crossview.metrics import recall_at_k
+from crossview.metrics import recall_at_k, retrieval_misses
 from crossview.models.embedder import SAIG
 
 
@@ -70,6 +70,11 @@ def test_recall_at_k_constructed_case():
     query = db[[0, 1, 2, 4, 3]]  # queries 3 and 4 find the other's match first
     r = recall_at_k(query, db)
     assert r["r1"] == pytest.approx(0.6) and r["r5"] == 1.0 and r["r1_percent"] == pytest.approx(0.6)
+    misses = retrieval_misses(query, db)  # the two swapped queries, each confused with the other's match
+    assert misses["num_misses"] == 2 and misses["median_margin"] == pytest.approx(1.0)
+    assert misses["misses"] == [{"query": 3, "rank": 1, "margin": -1.0, "confused_with": 4},
+                                {"query": 4, "rank": 1, "margin": -1.0, "confused_with": 3}]
+    assert retrieval_misses(query, db, listed=1)["misses"] == misses["misses"][:1]
     noisy = db + 0.6 * torch.eye(5)[[1, 2, 3, 4, 0]]  # second best is the next entry
     r = recall_at_k(F.normalize(noisy, dim=1), db, ks=(1, 2))
     assert r["r1"] == 1.0 and r["r2"] == 1.0
@@ -190,6 +195,8 @@ def test_training_cli_runs_resumes_and_evaluates(synthcity_dir, tmp_path):
     for key in ("r1", "r5", "r10", "r1_percent"):
         assert 0 <= result[key] <= 1 and 0 <= result["aerial_query"][key] <= 1
     assert result["num_pairs"] == 6
+    for side in (result, result["aerial_query"]):  # the misses agree with R@1
+        assert side["num_misses"] == round(6 * (1 - side["r1"])) and len(side["misses"]) == side["num_misses"]
 
 
 def test_ddp_two_cpu_processes(synthcity_dir, tmp_path):

@@ -45,6 +45,7 @@ from crossview.metrics import (
     embed_pairs,
     feature_frechet_distance,
     recall_at_k,
+    retrieval_diagnostics,
     retrieval_metrics,
     ssim_psnr,
 )
@@ -70,12 +71,15 @@ def evaluate_retrieval(model_dir: str, data: str, split: str, device: str = "aut
     start = time.time()
     aerial, ground = embed_pairs(model, dataset, batch_size, dev, workers, progress=True)
     result = retrieval_metrics(aerial, ground)
-    result |= {
+    diagnostics = retrieval_diagnostics(aerial, ground)
+    result["aerial_query"] |= diagnostics.pop("aerial_query")
+    result |= diagnostics | {
         "model": str(model_dir), "data": str(data), "split": split, "device": str(dev),
         "seconds": round(time.time() - start, 2),
         "how": "cosine similarity of L2-normalised SAIG embeddings; a query is counted at rank r when r database "
                "entries score strictly higher than its true match; r1_percent uses K = int(0.01 N) + 1. "
-               "Top level: ground queries vs the aerial database; aerial_query: the reverse.",
+               "Top level: ground queries vs the aerial database; aerial_query: the reverse. margin: the true "
+               "match's cosine minus the best other entry's (negative for a miss); misses: worst first, at most 20.",
     }
     return result
 
