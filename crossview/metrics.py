@@ -41,11 +41,13 @@ def recall_at_k(query: torch.Tensor, database: torch.Tensor, ks: tuple[int, ...]
 
 def retrieval_misses(query: torch.Tensor, database: torch.Tensor, listed: int = 20) -> dict:
     """Why Recall@1 is what it is: the median margin of the true match over the best other entry, and the
-    missed queries (at most ``listed``, worst first) with the entry each was confused with."""
+    missed queries (at most ``listed``, worst first) with the entry each was confused with. A database of one
+    entry has no other entry: its median margin is None."""
     ranks, margins, rivals = match_ranks(query, database)
     missed = torch.nonzero(ranks > 0).flatten()
     missed = missed[margins[missed].argsort()][:listed]
-    return {"median_margin": round(float(margins.median()), 4), "num_misses": int((ranks > 0).sum()),
+    median = round(float(margins.median()), 4) if len(margins) > 1 else None  # not inf, which JSON cannot hold
+    return {"median_margin": median, "num_misses": int((ranks > 0).sum()),
             "misses": [{"query": int(i), "rank": int(ranks[i]), "margin": round(float(margins[i]), 4),
                         "confused_with": int(rivals[i])} for i in missed]}
 

@@ -75,6 +75,7 @@ def test_recall_at_k_constructed_case():
     assert misses["misses"] == [{"query": 3, "rank": 1, "margin": -1.0, "confused_with": 4},
                                 {"query": 4, "rank": 1, "margin": -1.0, "confused_with": 3}]
     assert retrieval_misses(query, db, listed=1)["misses"] == misses["misses"][:1]
+    assert retrieval_misses(db[:1], db[:1]) == {"median_margin": None, "num_misses": 0, "misses": []}
     noisy = db + 0.6 * torch.eye(5)[[1, 2, 3, 4, 0]]  # second best is the next entry
     r = recall_at_k(F.normalize(noisy, dim=1), db, ks=(1, 2))
     assert r["r1"] == 1.0 and r["r2"] == 1.0

@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> None:
         log.info("R@1 %.4f  R@5 %.4f  R@10 %.4f  R@1%% %.4f  (aerial queries: R@1 %.4f) on %d pairs -> %s",
                  result["r1"], result["r5"], result["r10"], result["r1_percent"], result["aerial_query"]["r1"],
                  result["num_pairs"], out)
-        log.info("misses %d (aerial queries: %d), median margin %.3f (%.3f); the misses are listed in the file",
+        log.info("misses %d (aerial queries: %d), median margin %s (%s); the misses are listed in the file",
                  result["num_misses"], result["aerial_query"]["num_misses"], result["median_margin"],
                  result["aerial_query"]["median_margin"])
     else:
