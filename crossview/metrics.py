@@ -28,28 +28,34 @@ def match_ranks(query: torch.Tensor, database: torch.Tensor) -> tuple[torch.Tens
     return ranks, margins, rivals
 
 
-def recall_at_k(query: torch.Tensor, database: torch.Tensor, ks: tuple[int, ...] = (1, 5, 10)) -> dict[str, float]:
-    """Recall@K for queries whose true match is the database entry with the same index.
-
-    Also ``r1_percent``: Recall@K with K = int(0.01 N) + 1 (the usual top-1% of the database). Fractions.
-    """
-    ranks = match_ranks(query, database)[0]
+def _recalls(ranks: torch.Tensor, ks: tuple[int, ...] = (1, 5, 10)) -> dict[str, float]:
     out = {f"r{k}": float((ranks < k).float().mean()) for k in ks}
-    out["r1_percent"] = float((ranks < int(0.01 * query.shape[0]) + 1).float().mean())
+    out["r1_percent"] = float((ranks < int(0.01 * len(ranks)) + 1).float().mean())
     return out
 
 
-def retrieval_misses(query: torch.Tensor, database: torch.Tensor, listed: int = 20) -> dict:
-    """Why Recall@1 is what it is: the median margin of the true match over the best other entry, and the
-    missed queries (at most ``listed``, worst first) with the entry each was confused with. A database of one
-    entry has no other entry: its median margin is None."""
-    ranks, margins, rivals = match_ranks(query, database)
+def _misses(ranks: torch.Tensor, margins: torch.Tensor, rivals: torch.Tensor, listed: int = 20) -> dict:
     missed = torch.nonzero(ranks > 0).flatten()
     missed = missed[margins[missed].argsort()][:listed]
     median = round(float(margins.median()), 4) if len(margins) > 1 else None  # not inf, which JSON cannot hold
     return {"median_margin": median, "num_misses": int((ranks > 0).sum()),
             "misses": [{"query": int(i), "rank": int(ranks[i]), "margin": round(float(margins[i]), 4),
                         "confused_with": int(rivals[i])} for i in missed]}
+
+
+def recall_at_k(query: torch.Tensor, database: torch.Tensor, ks: tuple[int, ...] = (1, 5, 10)) -> dict[str, float]:
+    """Recall@K for queries whose true match is the database entry with the same index.
+
+    Also ``r1_percent``: Recall@K with K = int(0.01 N) + 1 (the usual top-1% of the database). Fractions.
+    """
+    return _recalls(match_ranks(query, database)[0], ks)
+
+
+def retrieval_misses(query: torch.Tensor, database: torch.Tensor, listed: int = 20) -> dict:
+    """Why Recall@1 is what it is: the median margin of the true match over the best other entry, and the
+    missed queries (at most ``listed``, worst first) with the entry each was confused with. A database of one
+    entry has no other entry: its median margin is None."""
+    return _misses(*match_ranks(query, database), listed)
 
 
 @torch.no_grad()
@@ -66,15 +72,14 @@ def embed_pairs(model, dataset: Dataset, batch_size: int = 64, device: str | tor
     return torch.cat(aerial), torch.cat(ground)
 
 
-def retrieval_metrics(aerial: torch.Tensor, ground: torch.Tensor) -> dict:
+def retrieval_metrics(aerial: torch.Tensor, ground: torch.Tensor, misses: bool = False) -> dict:
     """Ground queries against the aerial database (the standard direction), and the reverse under
-    ``aerial_query``."""
-    return {**recall_at_k(ground, aerial), "aerial_query": recall_at_k(aerial, ground), "num_pairs": len(aerial)}
+    ``aerial_query``; with ``misses``, each direction also gets ``retrieval_misses``'s keys (one ranking pass)."""
+    def one_way(query: torch.Tensor, database: torch.Tensor) -> dict:
+        ranks, margins, rivals = match_ranks(query, database)
+        return _recalls(ranks) | (_misses(ranks, margins, rivals) if misses else {})
 
-
-def retrieval_diagnostics(aerial: torch.Tensor, ground: torch.Tensor) -> dict:
-    """``retrieval_misses`` in both directions, laid out like ``retrieval_metrics``."""
-    return {**retrieval_misses(ground, aerial), "aerial_query": retrieval_misses(aerial, ground)}
+    return {**one_way(ground, aerial), "aerial_query": one_way(aerial, ground), "num_pairs": len(aerial)}
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -45,7 +45,6 @@ from crossview.metrics import (
     embed_pairs,
     feature_frechet_distance,
     recall_at_k,
-    retrieval_diagnostics,
     retrieval_metrics,
     ssim_psnr,
 )
@@ -70,10 +69,8 @@ def evaluate_retrieval(model_dir: str, data: str, split: str, device: str = "aut
         dataset.pairs = dataset.pairs[:limit]
     start = time.time()
     aerial, ground = embed_pairs(model, dataset, batch_size, dev, workers, progress=True)
-    result = retrieval_metrics(aerial, ground)
-    diagnostics = retrieval_diagnostics(aerial, ground)
-    result["aerial_query"] |= diagnostics.pop("aerial_query")
-    result |= diagnostics | {
+    result = retrieval_metrics(aerial, ground, misses=True)
+    result |= {
         "model": str(model_dir), "data": str(data), "split": split, "device": str(dev),
         "seconds": round(time.time() - start, 2),
         "how": "cosine similarity of L2-normalised SAIG embeddings; a query is counted at rank r when r database "
