@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything behind RESULTS.md and the shipped checkpoints, stage by stage:
 #   scripts/reproduce_demo.sh data|train|ship|evaluate|equal-steps|figures   (default: all but equal-steps)
+#   scripts/reproduce_demo.sh continue-a2g                                   (on its own)
 # Two routes, chosen with ROUTE:
 #   gpu (default) the shipped models: on one GPU (an H100 here), ours and Pix2Pix in both directions and the two
 #                 a2g ablations all at once, each for the same wall-clock budget (MINUTES, default 4.3), batch 16,
@@ -13,6 +14,10 @@
 #   equal-steps (gpu route) w/o Attn-AdaIN and Pix2Pix a2g for exactly as many steps of 16 as ours a2g got,
 #                 trained and evaluated on whatever machine runs it (RESULTS.md's rows come from the CPU: the GPU
 #                 session's ablations were lost before evaluation).
+#   continue-a2g  ours and Pix2Pix a2g go on from the GPU-trained weights shipped at commit 738ddf7, side by side on
+#                 one CPU thread each, for the same MINUTES (default 100) on data/synthcity-36k (the README's SAIG-D
+#                 recipe renders it; its first 12,000 scenes are data/synthcity's), then are evaluated. Run it again
+#                 with a larger MINUTES to go on: the budget counts over all resumes. Runs in runs/cont-*.
 # Environment: ROUTE, MINUTES, SAIG_EPOCHS (default 30), RENDER_WORKERS (default: all cores), EVALUATOR (the
 #   SAIG-D folder for R@1 and FID-SAIG; default assets/checkpoints/saig-d, whose scores go to $R/eval/; another
 #   evaluator's go to $R/eval-<its folder name>/, e.g. runs/gpu/eval-saig-d-leg4/).
@@ -122,6 +127,27 @@ if [[ $STAGE == equal-steps ]]; then  # runs for exactly ours a2g's steps, one t
       --out $EVAL_DIR/abl-no-attn-a2g-b16-seed$seed.json --name "w/o Attn-AdaIN" &
     wait
   done
+fi
+
+if [[ $STAGE == continue-a2g ]]; then  # a longer a2g budget on this CPU, equal for both methods
+  START=runs/cont-start  # the GPU-trained generators, whatever assets/checkpoints/ holds now
+  for m in demo/a2g pix2pix-a2g; do
+    mkdir -p $START/$m
+    for f in config.json model.safetensors; do git show 738ddf7:assets/checkpoints/$m/$f > $START/$m/$f; done
+  done
+  CONT="--direction a2g --data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 10
+        --sample-every 250 --checkpoint-every 50 --max-minutes ${MINUTES:-100} --resume"
+  python -m train.generator $CONT --init $START/demo/a2g --out runs/cont-ours-a2g > runs/cont-ours-a2g.stdout 2>&1 &
+  python -m train.pix2pix $CONT --init $START/pix2pix-a2g --out runs/cont-p2p-a2g > runs/cont-p2p-a2g.stdout 2>&1 &
+  wait
+  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g runs/cont-ours-a2g/generator \
+    --out runs/pipelines/cont-ours-a2g --fp16
+  mkdir -p $EVAL_DIR
+  python -m train.evaluate --model runs/pipelines/cont-ours-a2g $EVAL --out $EVAL_DIR/cont-ours-a2g.json --name ours &
+  python -m train.evaluate --model runs/cont-p2p-a2g/generator --baseline pix2pix --direction a2g $EVAL \
+    --out $EVAL_DIR/cont-pix2pix-a2g.json --name Pix2Pix &
+  wait
+  python -m train.evaluate --markdown $EVAL_DIR/cont-ours-a2g.json $EVAL_DIR/cont-pix2pix-a2g.json
 fi
 
 if [[ $STAGE == all || $STAGE == figures ]]; then

@@ -1,5 +1,6 @@
 """Generator, discriminator, losses and GAN training (paper sections 3.3-3.4)."""
 
+import dataclasses
 import json
 import math
 
@@ -235,6 +236,36 @@ def test_wall_clock_budget_stops_the_run_and_counts_over_resumes(synthcity_dir, 
     assert r.returncode == 0 and "done at step 1 " in r.stderr, r.stderr[-2000:]  # the budget is already spent
     r = _run(generator_cli(synthcity_dir, tiny_saig, out, "--max-minutes", "60", "--max-steps", "3", "--resume"))
     assert r.returncode == 0 and "done at step 3 " in r.stderr, r.stderr[-2000:]
+
+
+def test_init_starts_from_a_generator_folder_and_resume_wins(synthcity_dir, tiny_saig, tmp_path, capfd):
+    from train.generator import GeneratorTrainConfig, train
+    from train.pix2pix import Pix2PixTrainConfig, build_pix2pix_trainer
+
+    common = dict(data=str(synthcity_dir), saig_s=str(tiny_saig), preset="tiny", batch_size=3, workers=0,
+                  checkpoint_every=1, sample_every=100, device="cpu")
+    train(GeneratorTrainConfig(out=str(tmp_path / "start"), max_steps=2, **common))
+    start = load_file(str(tmp_path / "start" / "generator" / "model.safetensors"))
+    train(GeneratorTrainConfig(out=str(tmp_path / "zero"), epochs=0, init=str(tmp_path / "start" / "generator"),
+                               **common))
+    zero = load_file(str(tmp_path / "zero" / "generator" / "model.safetensors"))
+    assert start.keys() == zero.keys() and all(torch.equal(start[k], zero[k]) for k in start)  # no step: the init
+
+    go_on = GeneratorTrainConfig(out=str(tmp_path / "on"), max_steps=1, init=str(tmp_path / "start" / "generator"),
+                                 resume=True, **common)
+    train(go_on)
+    assert "starting from the generator weights" in capfd.readouterr().err
+    one = load_file(str(tmp_path / "on" / "generator" / "model.safetensors"))
+    assert any(not torch.equal(start[k], one[k]) for k in start)  # one step from the init moved the weights
+    train(dataclasses.replace(go_on, max_steps=2))
+    err = capfd.readouterr().err
+    assert "resumed from" in err and "starting from" not in err  # the run's own checkpoint wins over --init
+
+    p2p_common = {k: v for k, v in common.items() if k != "saig_s"}
+    train(Pix2PixTrainConfig(out=str(tmp_path / "p2p"), max_steps=1, **p2p_common), build_pix2pix_trainer, "pix2pix")
+    with pytest.raises(CheckpointError, match="does not fit"):  # a Pix2Pix U-Net is not this generator
+        train(GeneratorTrainConfig(out=str(tmp_path / "bad"), max_steps=1, init=str(tmp_path / "p2p" / "generator"),
+                                   **common))
 
 
 def test_generator_ddp_two_cpu_processes(synthcity_dir, tiny_saig, tmp_path):

@@ -4,6 +4,7 @@
         --out runs/gen-a2g
     torchrun --nproc_per_node 2 -m train.generator --direction g2a ...       # DDP
     python -m train.generator ... --resume                                    # continue exactly
+    python -m train.generator ... --init assets/checkpoints/demo/a2g          # go on from shipped weights
 
 Ablations (paper table 4): --no-embedder, --no-attn-adain, --no-style, --no-retrieval, --same-structure,
 --no-coarse-d. Writes to --out: train.log, log.jsonl (every loss), curves.png, samples/step-*.png
@@ -26,7 +27,7 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from crossview.checkpoint import TrainingCheckpointer, load_model, save_model, write_json_atomic
+from crossview.checkpoint import TrainingCheckpointer, load_model, load_weights, save_model, write_json_atomic
 from crossview.data import open_pairs
 from crossview.data.pairs import tensor_to_image
 from crossview.models.embedder import SAIG
@@ -65,6 +66,7 @@ class RunConfig:
     checkpoint_every: int = 200
     device: str = "auto"
     resume: bool = False
+    init: str = ""  # a generator folder to start from (fresh discriminators, optimizers); --resume's checkpoint wins
 
 
 @dataclass
@@ -118,6 +120,9 @@ def train(cfg: RunConfig, build_trainer=build_gan_trainer, name: str = "generato
         state = checkpointer.restore(trainer.modules(), trainer.optimizers(), device=device)
         step, seconds_before = state["step"], state["extra"].get("train_seconds", 0.0)
         log.info("resumed from %s at step %d", state["path"], step)
+    elif cfg.init:
+        load_weights(trainer.G, cfg.init)
+        log.info("starting from the generator weights of %s", cfg.init)
     elif cfg.resume:
         log.info("no checkpoint under %s yet: starting from scratch", out)
     if dist.enabled:  # every module is called once per backward; ablations may leave parameters unused
@@ -208,6 +213,8 @@ RUN_HELPS = {
     "log_every": "steps between log.jsonl records", "sample_every": "steps between sample grids",
     "checkpoint_every": "steps between resumable checkpoints", "device": "auto (CUDA if available), cpu or cuda",
     "resume": "continue exactly from the newest complete checkpoint in --out",
+    "init": "start from this generator folder's weights (same preset and options), with fresh discriminators "
+            "and optimizers; ignored when --resume finds a checkpoint",
 }
 HELPS = RUN_HELPS | {
     "direction": "a2g (aerial -> ground panorama) or g2a (panorama -> aerial)",
