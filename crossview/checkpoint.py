@@ -39,16 +39,26 @@ class CheckpointError(RuntimeError):
     """A checkpoint is missing, truncated, or does not fit the model; the message names the file."""
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write through a temporary file and a rename: a reader never sees half a file, and a hard link to the
-    old file (a dataset copied with ``cp -al``) keeps the old contents."""
+@contextmanager
+def atomic_file(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write in the ``with`` block; when the block ends without error it
+    is renamed over ``path``, otherwise removed. A reader never sees half a file, and a hard link to the old
+    file (a dataset copied with ``cp -al``) keeps the old contents."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", newline="") as f:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one writer process per name at a time
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """``path.write_text`` through ``atomic_file``, synced to disk before the rename."""
+    with atomic_file(path) as tmp, open(tmp, "w", newline="") as f:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def write_json_atomic(path: str | Path, data: Any) -> None:

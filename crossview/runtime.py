@@ -13,6 +13,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from crossview.checkpoint import atomic_file
+
 log = logging.getLogger(__name__)
 
 
@@ -128,10 +130,9 @@ def plot_curves(records: list[dict], out: Path, title: str) -> None:
         ax.axis("off")
     fig.suptitle(title)
     fig.tight_layout()
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    fig.savefig(tmp, dpi=90)
+    with atomic_file(out) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
-    os.replace(tmp, out)
 
 
 def epoch_order(n: int, epoch: int, seed: int, batch: int, rank: int = 0, world: int = 1) -> list[int]:

@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from crossview.checkpoint import TrainingCheckpointer
+from crossview.checkpoint import TrainingCheckpointer, atomic_file, write_text_atomic
 from crossview.models.embedder import SAIG
 from crossview.trainer import GANConfig, GANTrainer
 from tests.test_generator import generator_cli
@@ -75,3 +75,18 @@ def test_sigkill_at_any_moment_then_resume_ends_exactly_where_an_uninterrupted_r
     assert not list((tmp_path / "killed" / "checkpoints").glob(".*.tmp"))  # leftovers of a killed save are gone
     steps = [json.loads(x)["step"] for x in (tmp_path / "killed" / "log.jsonl").read_text().splitlines()]
     assert steps == sorted(set(steps))  # the log was cut back to the resumed step each time, no duplicates
+
+
+def test_atomic_file_replaces_whole_or_not_at_all(tmp_path):
+    path, linked = tmp_path / "meta.json", tmp_path / "copy" / "meta.json"
+    path.write_text("old")
+    linked.parent.mkdir()
+    os.link(path, linked)  # a dataset copied with cp -al shares the file
+    write_text_atomic(path, "new")
+    assert path.read_text() == "new" and linked.read_text() == "old"  # the rename left the linked copy alone
+
+    with pytest.raises(RuntimeError), atomic_file(path) as tmp:  # a writer that fails half-way
+        tmp.write_bytes(b"half")
+        raise RuntimeError("interrupted")
+    assert path.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy", "meta.json"]  # no temporary file left

@@ -86,15 +86,23 @@ def weight_maps(pipe: CrossViewPipeline, dataset, direction: str, indices: list[
     plt.close(fig)
 
 
-def training_curves(runs: dict[str, Path], out: Path) -> None:
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+def read_run_logs(runs: dict[str, Path]) -> dict[str, list[dict]]:
+    """Each run's log.jsonl, checked before any figure is drawn, so a wrong --runs fails at once."""
+    logs = {}
     for name, run in runs.items():
         records = read_jsonl(run / "log.jsonl")
         if not records:
             raise SystemExit(f"{run / 'log.jsonl'}: no training log there")
         if any("minutes" not in r for r in records):  # train.generator and train.pix2pix log it on every line
             raise SystemExit(f"{run / 'log.jsonl'}: a line has no 'minutes'; not a train.generator/pix2pix log")
+        logs[name] = records
+    return logs
+
+
+def training_curves(logs: dict[str, list[dict]], out: Path) -> None:
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    for name, records in logs.items():
         minutes = [r["minutes"] for r in records]
         for ax, key in zip(axes[:2], ("l1", "d_loss"), strict=True):
             ax.plot(minutes, [r[key] for r in records], label=name, alpha=0.8)
@@ -132,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    logs = read_run_logs({k: Path(v) for k, v in _pairs(args.runs, "--runs").items()})
     pipe = CrossViewPipeline.from_pretrained(args.model, "cpu")
     pix2pix = {d: load_model(Pix2PixGenerator, f) for d, f in _pairs(args.pix2pix, "--pix2pix").items()}
     a, g = pipe.embedder.aerial_size, pipe.embedder.ground_size
@@ -141,8 +150,8 @@ def main(argv: list[str] | None = None) -> None:
     for d in pipe.directions:
         qualitative(pipe, pix2pix, dataset, d, indices, args.seed, out / f"qualitative-{d}.png")
         weight_maps(pipe, dataset, d, indices[:3], args.seed, out / f"weight-maps-{d}.png")
-    if args.runs:
-        training_curves({k: Path(v) for k, v in _pairs(args.runs, "--runs").items()}, out / "training-curves.png")
+    if logs:
+        training_curves(logs, out / "training-curves.png")
     print(f"figures in {out}")
 
 

@@ -20,7 +20,6 @@ import argparse
 import json
 import logging
 import math
-import os
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -29,7 +28,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from crossview.checkpoint import write_json_atomic
+from crossview.checkpoint import atomic_file, write_json_atomic
 from crossview.data.pairs import parse_size, write_split_csv
 
 log = logging.getLogger(__name__)
@@ -812,10 +811,9 @@ def _write_one(job: tuple[Path, int, int, SynthCityConfig, bool]) -> int:
 
 
 def _save_png(img: Image.Image, path: Path) -> None:
-    """Write through a temporary file so that an interrupted run never leaves a half-written PNG."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    img.save(tmp, format="PNG", compress_level=1)
-    os.replace(tmp, path)
+    """Written atomically, so that an interrupted run never leaves a half-written PNG."""
+    with atomic_file(path) as tmp:
+        img.save(tmp, format="PNG", compress_level=1)
 
 
 def generate(out: str | Path, num: int, seed: int = 0, cfg: SynthCityConfig = SynthCityConfig(),
