@@ -17,7 +17,8 @@
 #   continue-a2g  ours and Pix2Pix a2g go on from the GPU-trained weights shipped at commit 738ddf7, side by side on
 #                 one CPU thread each, for the same MINUTES (default 100) on data/synthcity-36k (the README's SAIG-D
 #                 recipe renders it; its first 12,000 scenes are data/synthcity's), then are evaluated. Run it again
-#                 with a larger MINUTES to go on: the budget counts over all resumes. Runs in runs/cont-*.
+#                 with a larger MINUTES to go on: the budget counts over all resumes. Runs in runs/cont-*,
+#                 scores in $R/eval*/cont-*.json, figures in docs/figures/continued-a2g/.
 # Environment: ROUTE, MINUTES, SAIG_EPOCHS (default 30), RENDER_WORKERS (default: all cores), EVALUATOR (the
 #   SAIG-D folder for R@1 and FID-SAIG; default assets/checkpoints/saig-d, whose scores go to $R/eval/; another
 #   evaluator's go to $R/eval-<its folder name>/, e.g. runs/gpu/eval-saig-d-leg4/).
@@ -148,6 +149,9 @@ if [[ $STAGE == continue-a2g ]]; then  # a longer a2g budget on this CPU, equal 
     --out $EVAL_DIR/cont-pix2pix-a2g.json --name Pix2Pix &
   wait
   python -m train.evaluate --markdown $EVAL_DIR/cont-ours-a2g.json $EVAL_DIR/cont-pix2pix-a2g.json
+  python -m train.figures --data data/synthcity-test --model runs/pipelines/cont-ours-a2g \
+    --pix2pix a2g=runs/cont-p2p-a2g/generator --runs ours-a2g=runs/cont-ours-a2g pix2pix-a2g=runs/cont-p2p-a2g \
+    --out docs/figures/continued-a2g  # RESULTS.md shows the grid and the curves
 fi
 
 if [[ $STAGE == all || $STAGE == figures ]]; then
