@@ -118,4 +118,4 @@ def test_figures_script_writes_every_figure(synthcity_dir, tiny_models, tmp_path
     with pytest.raises(SystemExit, match="no 'minutes'"):
         figures_main(["--data", str(synthcity_dir), "--split", "train", "--model", str(pipe), "--runs",
                       f"ours-a2g={run}", "--rows", "3", "--out", str(tmp_path / "fig2")])
-    assert not list((tmp_path / "fig2").glob("*.png"))  # it fails before drawing anything
+    assert not (tmp_path / "fig2").exists()  # it fails before making or drawing anything

@@ -138,9 +138,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0, help="noise seed of pair 0 (pair i uses seed + i)")
     p.add_argument("--out", required=True, help="folder for the PNGs")
     args = p.parse_args(argv)
+    logs = read_run_logs({k: Path(v) for k, v in _pairs(args.runs, "--runs").items()})
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    logs = read_run_logs({k: Path(v) for k, v in _pairs(args.runs, "--runs").items()})
     pipe = CrossViewPipeline.from_pretrained(args.model, "cpu")
     pix2pix = {d: load_model(Pix2PixGenerator, f) for d, f in _pairs(args.pix2pix, "--pix2pix").items()}
     a, g = pipe.embedder.aerial_size, pipe.embedder.ground_size
