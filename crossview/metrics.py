@@ -36,11 +36,11 @@ def _recalls(ranks: torch.Tensor, ks: tuple[int, ...] = (1, 5, 10)) -> dict[str,
 
 def _misses(ranks: torch.Tensor, margins: torch.Tensor, rivals: torch.Tensor, listed: int = 20) -> dict:
     missed = torch.nonzero(ranks > 0).flatten()
-    missed = missed[margins[missed].argsort()][:listed]
+    worst = missed[margins[missed].argsort()][:listed]
     median = round(float(margins.median()), 4) if len(margins) > 1 else None  # not inf, which JSON cannot hold
-    return {"median_margin": median, "num_misses": int((ranks > 0).sum()),
+    return {"median_margin": median, "num_misses": len(missed),
             "misses": [{"query": int(i), "rank": int(ranks[i]), "margin": round(float(margins[i]), 4),
-                        "confused_with": int(rivals[i])} for i in missed]}
+                        "confused_with": int(rivals[i])} for i in worst]}
 
 
 def recall_at_k(query: torch.Tensor, database: torch.Tensor, ks: tuple[int, ...] = (1, 5, 10)) -> dict[str, float]:
