@@ -151,6 +151,23 @@ def test_pix2pix_lowers_l1_and_trains_from_the_cli(synthcity_dir, tmp_path):
     assert json.loads((tmp_path / "p2p" / "config.json").read_text())["model"] == "pix2pix"
 
 
+def test_pix2pix_discriminator_sees_real_and_fake_in_separate_batches(synthcity_dir):
+    """D's BatchNorm normalizes by batch statistics. A mixed real+fake batch in the D step and a fake-only one in
+    the G step would score the same fakes differently, so D is called once per kind, as in Isola et al.'s code."""
+    trainer = Pix2PixTrainer(Pix2PixConfig(direction="a2g", preset="tiny"))
+    pairs = PairsFolder(synthcity_dir, "train", (32, 32), (16, 64))
+    a, g = (torch.stack(t) for t in zip(*[pairs[i] for i in range(4)], strict=True))
+    seen, discriminator = [], trainer.d
+    trainer.d = lambda source, image: seen.append(image.detach().clone()) or discriminator(source, image)
+    trainer.train_step(a, g, 0)
+
+    def kind(image):
+        matches = [torch.equal(x, t) for x, t in zip(image, g, strict=False)]
+        return "real" if image.shape == g.shape and all(matches) else "fake" if not any(matches) else "mixed"
+
+    assert [kind(image) for image in seen] == ["real", "fake", "fake"]  # D step: real, fake; G step: fake
+
+
 @pytest.mark.parametrize("module", ["train.embedder", "train.generator", "train.pix2pix", "train.evaluate",
                                     "crossview.data.vigor"])
 def test_every_flag_is_documented(module):
