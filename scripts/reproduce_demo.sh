@@ -19,6 +19,11 @@
 #                 recipe renders it; its first 12,000 scenes are data/synthcity's), then are evaluated. Run it again
 #                 with a larger MINUTES to go on: the budget counts over all resumes. Runs in runs/cont-*,
 #                 scores in $R/eval*/cont-*.json, figures in docs/figures/continued-a2g/.
+#   continue-gpu  (a second GPU loan) Table 2's four runs go on, all at once on one GPU, for the same MINUTES (default
+#                 6) each, batch 16, on data/synthcity (rendered first if absent): a2g from the continue-a2g runs'
+#                 generators after MINUTES=100, g2a from the ones shipped at commit 4c787cd (START_OURS_A2G, START_P2P_A2G,
+#                 START_OURS_G2A, START_P2P_G2A name the start folders). Runs and the GPU utilization log in runs/gpu2/;
+#                 `RUNS=runs/gpu2 scripts/reproduce_demo.sh ship` (then evaluate, figures) ships and scores them.
 # Environment: ROUTE, MINUTES, SAIG_EPOCHS (default 30), RENDER_WORKERS (default: all cores), EVALUATOR (the
 #   SAIG-D folder for R@1 and FID-SAIG; default assets/checkpoints/saig-d, whose scores go to $R/eval/; another
 #   evaluator's go to $R/eval-<its folder name>/, e.g. runs/gpu/eval-saig-d-leg4/).
@@ -29,7 +34,7 @@ STAGE=${1:-all}
 ROUTE=${ROUTE:-gpu}
 EVAL="--data data/synthcity-test --split test --limit 500 ${EVALUATOR:+--evaluator $EVALUATOR}"  # default: the shipped SAIG-D
 case $ROUTE in
-  gpu) R=runs/gpu; DEMO=assets/checkpoints/demo; P2P=assets/checkpoints/pix2pix; FIGURES=docs/figures
+  gpu) R=${RUNS:-runs/gpu}; DEMO=assets/checkpoints/demo; P2P=assets/checkpoints/pix2pix; FIGURES=docs/figures
        COMMON="--batch-size 16 --epochs 100 --workers 2 --sample-every 500 --checkpoint-every 500 --log-every 25" ;;
   cpu) R=runs; DEMO=runs/pipelines/cpu-ours; P2P=runs/pipelines/cpu-pix2pix; FIGURES=runs/figures
        COMMON="--batch-size 8 --epochs 100 --sample-every 100 --checkpoint-every 100 --log-every 10" ;;
@@ -38,15 +43,19 @@ esac
 mkdir -p "$R"
 EVAL_DIR=$R/eval${EVALUATOR:+-$(basename "$EVALUATOR")}  # one folder per evaluator: Table 2 and Table 4 never overwrite each other
 
-if [[ $STAGE == all || $STAGE == data ]]; then  # the same two datasets on both routes
+run() { local name=$1; shift; "$@" --out "$R/$name" > "$R/$name.stdout" 2>&1; }  # logs beside the run folder
+render_train_set() {
   python -m crossview.data.synthcity --out data/synthcity --num 12000 --seed 0 --train-frac 0.95 --val-frac 0.05 \
     --workers "${RENDER_WORKERS:-$(nproc)}" --quiet
+}
+
+if [[ $STAGE == all || $STAGE == data ]]; then  # the same two datasets on both routes
+  render_train_set
   python -m crossview.data.synthcity --out data/synthcity-test --num 1000 --seed 1 --train-frac 0 --val-frac 0 \
     --workers "${RENDER_WORKERS:-$(nproc)}" --quiet
 fi
 
 if [[ $STAGE == all || $STAGE == train ]]; then
-  run() { local name=$1; shift; "$@" --out "$R/$name" > "$R/$name.stdout" 2>&1; }  # logs beside the run folder
   if [[ $ROUTE == gpu ]]; then
     MINUTES=${MINUTES:-4.3}
     SAIG="--data data/synthcity --variant d --epochs ${SAIG_EPOCHS:-30} --batch-size 128 --loss infonce --warmup-steps 300 --workers 4 --eval-every 445 --checkpoint-every 445"
@@ -80,6 +89,7 @@ if [[ $STAGE == all || $STAGE == ship ]]; then  # ships whatever trained; a fail
     --g2a $R/gen-g2a/generator --out $DEMO --fp16 \
     --notes "demo preset trained on SynthCity (11,400 pairs) on the $ROUTE route of scripts/reproduce_demo.sh: see RESULTS.md"
   for abl in abl-no-attn-a2g abl-no-embedder-a2g; do
+    [[ -d $R/$abl ]] || { echo "no $R/$abl: not shipped"; continue; }  # continue-gpu trains no ablations
     try python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g $R/$abl/generator \
       --out $R/pipelines/$abl --fp16
   done
@@ -96,14 +106,17 @@ if [[ $STAGE == all || $STAGE == evaluate ]]; then  # every model on the SAIG-D 
   python -m train.evaluate --model $DEMO $EVAL --out $EVAL_DIR/ours.json --name ours &
   python -m train.evaluate --model $P2P-a2g --baseline pix2pix $EVAL --out $EVAL_DIR/pix2pix-a2g.json --name Pix2Pix &
   wait
-  python -m train.evaluate --model $P2P-g2a --baseline pix2pix $EVAL --out $EVAL_DIR/pix2pix-g2a.json --name Pix2Pix &
-  python -m train.evaluate --model $R/pipelines/abl-no-attn-a2g $EVAL --out $EVAL_DIR/abl-no-attn-a2g.json \
-    --name "w/o Attn-AdaIN" &
-  wait
-  python -m train.evaluate --model $R/pipelines/abl-no-embedder-a2g $EVAL --out $EVAL_DIR/abl-no-embedder-a2g.json \
-    --name "w/o embedder"
+  python -m train.evaluate --model $P2P-g2a --baseline pix2pix $EVAL --out $EVAL_DIR/pix2pix-g2a.json --name Pix2Pix
   python -m train.evaluate --markdown $EVAL_DIR/ours.json $EVAL_DIR/pix2pix-a2g.json $EVAL_DIR/pix2pix-g2a.json
-  python -m train.evaluate --markdown $EVAL_DIR/ours.json $EVAL_DIR/abl-no-attn-a2g.json $EVAL_DIR/abl-no-embedder-a2g.json
+  if [[ -d $R/pipelines/abl-no-attn-a2g ]]; then  # the runs of continue-gpu have no ablations
+    python -m train.evaluate --model $R/pipelines/abl-no-attn-a2g $EVAL --out $EVAL_DIR/abl-no-attn-a2g.json \
+      --name "w/o Attn-AdaIN" &
+    python -m train.evaluate --model $R/pipelines/abl-no-embedder-a2g $EVAL --out $EVAL_DIR/abl-no-embedder-a2g.json \
+      --name "w/o embedder" &
+    wait
+    python -m train.evaluate --markdown $EVAL_DIR/ours.json $EVAL_DIR/abl-no-attn-a2g.json \
+      $EVAL_DIR/abl-no-embedder-a2g.json
+  fi
 fi
 
 if [[ $STAGE == equal-steps ]]; then  # runs for exactly ours a2g's steps, one thread each, on any machine
@@ -152,6 +165,29 @@ if [[ $STAGE == continue-a2g ]]; then  # a longer a2g budget on this CPU, equal 
   python -m train.figures --data data/synthcity-test --model runs/pipelines/cont-ours-a2g \
     --pix2pix a2g=runs/cont-p2p-a2g/generator --runs ours-a2g=runs/cont-ours-a2g pix2pix-a2g=runs/cont-p2p-a2g \
     --out docs/figures/continued-a2g  # RESULTS.md shows the grid and the curves
+fi
+
+if [[ $STAGE == continue-gpu ]]; then  # a second GPU loan: the four Table 2 runs go on from the best weights so far
+  [[ -d data/synthcity ]] || render_train_set
+  R=runs/gpu2; mkdir -p $R
+  GO="$COMMON --max-minutes ${MINUTES:-6} --resume"
+  if command -v nvidia-smi > /dev/null; then  # shows that the four runs shared a busy GPU
+    nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 5 > $R/gpu-util.csv &
+    SMI=$!
+  fi
+  pids=()
+  run gen-a2g python -m train.generator --direction a2g $GO --init "${START_OURS_A2G:-runs/cont-ours-a2g/generator}" &
+  pids+=($!)
+  run p2p-a2g python -m train.pix2pix --direction a2g $GO --init "${START_P2P_A2G:-runs/cont-p2p-a2g/generator}" &
+  pids+=($!)
+  run gen-g2a python -m train.generator --direction g2a $GO --init "${START_OURS_G2A:-assets/checkpoints/demo/g2a}" &
+  pids+=($!)
+  run p2p-g2a python -m train.pix2pix --direction g2a $GO --init "${START_P2P_G2A:-assets/checkpoints/pix2pix-g2a}" &
+  pids+=($!)
+  failed=0
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  [[ -z ${SMI:-} ]] || kill "$SMI"
+  (( ! failed )) || { echo "a run failed: see $R/*.stdout" >&2; exit 1; }
 fi
 
 if [[ $STAGE == all || $STAGE == figures ]]; then
