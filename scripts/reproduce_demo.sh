@@ -24,6 +24,10 @@
 #                 generators after MINUTES=100, g2a from the ones shipped at commit 4c787cd (START_OURS_A2G, START_P2P_A2G,
 #                 START_OURS_G2A, START_P2P_G2A name the start folders). Runs and the GPU utilization log in runs/gpu2/;
 #                 `RUNS=runs/gpu2 scripts/reproduce_demo.sh ship` (then evaluate, figures) ships and scores them.
+#   pix2pix-fix   the Pix2Pix discriminator fix at equal steps: the flawed trainer (a git worktree of commit 4c787cd
+#                 in runs/pix2pix-4c787cd) and the fixed one train Pix2Pix a2g side by side for 1,001 steps of 16,
+#                 one thread each, on data/synthcity-36k; both are scored by the shipped and the leg-4 SAIG-D
+#                 (EVALUATOR is ignored) into runs/eval-pix2pix-fix/.
 # Environment: ROUTE, MINUTES, SAIG_EPOCHS (default 30), RENDER_WORKERS (default: all cores), EVALUATOR (the
 #   SAIG-D folder for R@1 and FID-SAIG; default assets/checkpoints/saig-d, whose scores go to $R/eval/; another
 #   evaluator's go to $R/eval-<its folder name>/, e.g. runs/gpu/eval-saig-d-leg4/).
@@ -188,6 +192,29 @@ if [[ $STAGE == continue-gpu ]]; then  # a second GPU loan: the four Table 2 run
   for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
   [[ -z ${SMI:-} ]] || kill "$SMI"
   (( ! failed )) || { echo "a run failed: see $R/*.stdout" >&2; exit 1; }
+fi
+
+if [[ $STAGE == pix2pix-fix ]]; then  # flawed (one mixed D call) against fixed (two calls) Pix2Pix, equal steps
+  OLD=runs/pix2pix-4c787cd
+  [[ -d $OLD ]] || git worktree add --detach $OLD 4c787cd
+  ln -sfn "$PWD/data" $OLD/data
+  STEP_RUN="--direction a2g --data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 25
+            --sample-every 500 --checkpoint-every 50 --max-steps 1001 --resume"
+  (cd $OLD && python -m train.pix2pix $STEP_RUN --out "$OLDPWD/runs/ab-p2p-a2g-mixed" \
+     > "$OLDPWD/runs/ab-p2p-a2g-mixed.stdout" 2>&1) &
+  python -m train.pix2pix $STEP_RUN --out runs/ab-p2p-a2g-separate > runs/ab-p2p-a2g-separate.stdout 2>&1 &
+  wait
+  mkdir -p runs/eval-pix2pix-fix
+  [[ -d runs/saig-d-leg4 ]] || { echo "runs/saig-d-leg4 missing: see RESULTS.md, Metrics" >&2; exit 1; }
+  for evaluator in assets/checkpoints/saig-d runs/saig-d-leg4; do
+    for run in mixed separate; do
+      python -m train.evaluate --model runs/ab-p2p-a2g-$run/generator --baseline pix2pix --direction a2g \
+        --data data/synthcity-test --split test --limit 500 --evaluator $evaluator --name "Pix2Pix, $run D batches" \
+        --out runs/eval-pix2pix-fix/$run-$(basename $evaluator).json &
+    done
+    wait
+    python -m train.evaluate --markdown runs/eval-pix2pix-fix/{mixed,separate}-$(basename $evaluator).json
+  done
 fi
 
 if [[ $STAGE == all || $STAGE == figures ]]; then
