@@ -27,7 +27,8 @@
 #   pix2pix-fix   the Pix2Pix discriminator fix at equal steps: the flawed trainer (a git worktree of commit 4c787cd
 #                 in runs/pix2pix-4c787cd) and the fixed one train Pix2Pix a2g side by side for 1,001 steps of 16,
 #                 one thread each, on data/synthcity-36k; both are scored by the shipped and the leg-4 SAIG-D
-#                 (EVALUATOR is ignored) into runs/eval-pix2pix-fix/.
+#                 (EVALUATOR is ignored) into runs/eval-pix2pix-fix/. Then the fixed run goes on to 4,374 steps
+#                 (Pix2Pix a2g's loan-1 steps) and is scored by the shipped SAIG-D.
 # Environment: ROUTE, MINUTES, SAIG_EPOCHS (default 30), RENDER_WORKERS (default: all cores), EVALUATOR (the
 #   SAIG-D folder for R@1 and FID-SAIG; default assets/checkpoints/saig-d, whose scores go to $R/eval/; another
 #   evaluator's go to $R/eval-<its folder name>/, e.g. runs/gpu/eval-saig-d-leg4/).
@@ -174,6 +175,12 @@ fi
 if [[ $STAGE == continue-gpu ]]; then  # a second GPU loan: the four Table 2 runs go on from the best weights so far
   [[ -d data/synthcity ]] || render_train_set
   R=runs/gpu2; mkdir -p $R
+  START=runs/gpu2-start  # loan 1's g2a generators, as shipped until commit 4c787cd (git needed unless START_* given)
+  for m in demo/g2a pix2pix-g2a; do
+    [[ -n ${START_OURS_G2A:-} && -n ${START_P2P_G2A:-} ]] && break
+    mkdir -p $START/$m
+    for f in config.json model.safetensors; do git show 4c787cd:assets/checkpoints/$m/$f > $START/$m/$f; done
+  done
   GO="$COMMON --max-minutes ${MINUTES:-6} --resume"
   if command -v nvidia-smi > /dev/null; then  # shows that the four runs shared a busy GPU
     nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 5 > $R/gpu-util.csv &
@@ -184,9 +191,9 @@ if [[ $STAGE == continue-gpu ]]; then  # a second GPU loan: the four Table 2 run
   pids+=($!)
   run p2p-a2g python -m train.pix2pix --direction a2g $GO --init "${START_P2P_A2G:-runs/cont-p2p-a2g/generator}" &
   pids+=($!)
-  run gen-g2a python -m train.generator --direction g2a $GO --init "${START_OURS_G2A:-assets/checkpoints/demo/g2a}" &
+  run gen-g2a python -m train.generator --direction g2a $GO --init "${START_OURS_G2A:-$START/demo/g2a}" &
   pids+=($!)
-  run p2p-g2a python -m train.pix2pix --direction g2a $GO --init "${START_P2P_G2A:-assets/checkpoints/pix2pix-g2a}" &
+  run p2p-g2a python -m train.pix2pix --direction g2a $GO --init "${START_P2P_G2A:-$START/pix2pix-g2a}" &
   pids+=($!)
   failed=0
   for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
@@ -215,6 +222,12 @@ if [[ $STAGE == pix2pix-fix ]]; then  # flawed (one mixed D call) against fixed 
     wait
     python -m train.evaluate --markdown runs/eval-pix2pix-fix/{mixed,separate}-$(basename $evaluator).json
   done
+  # the fixed run goes on to 4,374 steps: what the same minutes gave Pix2Pix a2g beside ours' 1,001 in GPU loan 1
+  LONG=runs/ab-p2p-a2g-separate-4374
+  [[ -d $LONG ]] || cp -a runs/ab-p2p-a2g-separate $LONG
+  python -m train.pix2pix ${STEP_RUN/--max-steps 1001/--max-steps 4374} --out $LONG > $LONG.stdout 2>&1
+  python -m train.evaluate --model $LONG/generator --baseline pix2pix --direction a2g --data data/synthcity-test \
+    --split test --limit 500 --name "Pix2Pix, separate D batches, 4,374 steps" --out runs/eval-pix2pix-fix/separate-4374.json
 fi
 
 if [[ $STAGE == all || $STAGE == figures ]]; then
