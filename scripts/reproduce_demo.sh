@@ -37,7 +37,8 @@ cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
 STAGE=${1:-all}
 ROUTE=${ROUTE:-gpu}
-EVAL="--data data/synthcity-test --split test --limit 500 ${EVALUATOR:+--evaluator $EVALUATOR}"  # default: the shipped SAIG-D
+TEST="--data data/synthcity-test --split test --limit 500"  # the 500 held-out pairs of every table
+EVAL="$TEST ${EVALUATOR:+--evaluator $EVALUATOR}"  # default: the shipped SAIG-D
 case $ROUTE in
   gpu) R=${RUNS:-runs/gpu}; DEMO=assets/checkpoints/demo; P2P=assets/checkpoints/pix2pix; FIGURES=docs/figures
        COMMON="--batch-size 16 --epochs 100 --workers 2 --sample-every 500 --checkpoint-every 500 --log-every 25" ;;
@@ -49,6 +50,13 @@ mkdir -p "$R"
 EVAL_DIR=$R/eval${EVALUATOR:+-$(basename "$EVALUATOR")}  # one folder per evaluator: Table 2 and Table 4 never overwrite each other
 
 run() { local name=$1; shift; "$@" --out "$R/$name" > "$R/$name.stdout" 2>&1; }  # logs beside the run folder
+checkpoints_from_git() {  # COMMIT DEST MODEL...: assets/checkpoints/MODEL as COMMIT had it, into DEST/MODEL
+  local commit=$1 dest=$2 m f; shift 2
+  for m in "$@"; do
+    mkdir -p "$dest/$m"
+    for f in config.json model.safetensors; do git show "$commit:assets/checkpoints/$m/$f" > "$dest/$m/$f"; done
+  done
+}
 render_train_set() {
   python -m crossview.data.synthcity --out data/synthcity --num 12000 --seed 0 --train-frac 0.95 --val-frac 0.05 \
     --workers "${RENDER_WORKERS:-$(nproc)}" --quiet
@@ -150,10 +158,7 @@ fi
 
 if [[ $STAGE == continue-a2g ]]; then  # a longer a2g budget on this CPU, equal for both methods
   START=runs/cont-start  # the GPU-trained generators, whatever assets/checkpoints/ holds now
-  for m in demo/a2g pix2pix-a2g; do
-    mkdir -p $START/$m
-    for f in config.json model.safetensors; do git show 738ddf7:assets/checkpoints/$m/$f > $START/$m/$f; done
-  done
+  checkpoints_from_git 738ddf7 $START demo/a2g pix2pix-a2g
   CONT="--direction a2g --data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 10
         --sample-every 250 --checkpoint-every 50 --max-minutes ${MINUTES:-100} --resume"
   python -m train.generator $CONT --init $START/demo/a2g --out runs/cont-ours-a2g > runs/cont-ours-a2g.stdout 2>&1 &
@@ -176,11 +181,7 @@ if [[ $STAGE == continue-gpu ]]; then  # a second GPU loan: the four Table 2 run
   [[ -d data/synthcity ]] || render_train_set
   R=runs/gpu2; mkdir -p $R
   START=runs/gpu2-start  # loan 1's g2a generators, as shipped until commit 4c787cd (git needed unless START_* given)
-  for m in demo/g2a pix2pix-g2a; do
-    [[ -n ${START_OURS_G2A:-} && -n ${START_P2P_G2A:-} ]] && break
-    mkdir -p $START/$m
-    for f in config.json model.safetensors; do git show 4c787cd:assets/checkpoints/$m/$f > $START/$m/$f; done
-  done
+  [[ -n ${START_OURS_G2A:-} && -n ${START_P2P_G2A:-} ]] || checkpoints_from_git 4c787cd $START demo/g2a pix2pix-g2a
   GO="$COMMON --max-minutes ${MINUTES:-6} --resume"
   if command -v nvidia-smi > /dev/null; then  # shows that the four runs shared a busy GPU
     nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 5 > $R/gpu-util.csv &
@@ -216,7 +217,7 @@ if [[ $STAGE == pix2pix-fix ]]; then  # flawed (one mixed D call) against fixed 
   for evaluator in assets/checkpoints/saig-d runs/saig-d-leg4; do
     for run in mixed separate; do
       python -m train.evaluate --model runs/ab-p2p-a2g-$run/generator --baseline pix2pix --direction a2g \
-        --data data/synthcity-test --split test --limit 500 --evaluator $evaluator --name "Pix2Pix, $run D batches" \
+        $TEST --evaluator $evaluator --name "Pix2Pix, $run D batches" \
         --out runs/eval-pix2pix-fix/$run-$(basename $evaluator).json &
     done
     wait
@@ -226,8 +227,8 @@ if [[ $STAGE == pix2pix-fix ]]; then  # flawed (one mixed D call) against fixed 
   LONG=runs/ab-p2p-a2g-separate-4374
   [[ -d $LONG ]] || cp -a runs/ab-p2p-a2g-separate $LONG
   python -m train.pix2pix ${STEP_RUN/--max-steps 1001/--max-steps 4374} --out $LONG > $LONG.stdout 2>&1
-  python -m train.evaluate --model $LONG/generator --baseline pix2pix --direction a2g --data data/synthcity-test \
-    --split test --limit 500 --name "Pix2Pix, separate D batches, 4,374 steps" --out runs/eval-pix2pix-fix/separate-4374.json
+  python -m train.evaluate --model $LONG/generator --baseline pix2pix --direction a2g $TEST \
+    --name "Pix2Pix, separate D batches, 4,374 steps" --out runs/eval-pix2pix-fix/separate-4374.json
 fi
 
 if [[ $STAGE == all || $STAGE == figures ]]; then
