@@ -2,6 +2,7 @@
 # Everything behind RESULTS.md and the shipped checkpoints, stage by stage:
 #   scripts/reproduce_demo.sh data|train|ship|evaluate|equal-steps|figures   (default: all but equal-steps)
 #   scripts/reproduce_demo.sh continue-a2g                                   (on its own)
+#   scripts/reproduce_demo.sh leg4-evaluator   Table 4's SAIG-D (commit 219cd95) into runs/saig-d-leg4
 # Two routes, chosen with ROUTE:
 #   gpu (default) the shipped models: on one GPU (an H100 here), ours and Pix2Pix in both directions and the two
 #                 a2g ablations all at once, each for the same wall-clock budget (MINUTES, default 4.3), batch 16,
@@ -28,7 +29,9 @@
 #                 in runs/pix2pix-4c787cd) and the fixed one train Pix2Pix a2g side by side for 1,001 steps of 16,
 #                 one thread each, on data/synthcity-36k; both are scored by the shipped and the leg-4 SAIG-D
 #                 (EVALUATOR is ignored) into runs/eval-pix2pix-fix/. Then the fixed run goes on to 4,374 steps
-#                 (Pix2Pix a2g's loan-1 steps) and is scored by the shipped SAIG-D.
+#                 (Pix2Pix a2g's loan-1 steps) and is scored by the shipped SAIG-D. Last, the fixed trainer runs
+#                 g2a from scratch to 4,821 steps (Pix2Pix g2a's loan-1 steps), scored beside ours g2a's
+#                 loan-1 weights (commit 4c787cd) by the shipped SAIG-D.
 # Environment: ROUTE, MINUTES, SAIG_EPOCHS (default 30), RENDER_WORKERS (default: all cores), EVALUATOR (the
 #   SAIG-D folder for R@1 and FID-SAIG; default assets/checkpoints/saig-d, whose scores go to $R/eval/; another
 #   evaluator's go to $R/eval-<its folder name>/, e.g. runs/gpu/eval-saig-d-leg4/).
@@ -50,6 +53,12 @@ mkdir -p "$R"
 EVAL_DIR=$R/eval${EVALUATOR:+-$(basename "$EVALUATOR")}  # one folder per evaluator: Table 2 and Table 4 never overwrite each other
 
 run() { local name=$1; shift; "$@" --out "$R/$name" > "$R/$name.stdout" 2>&1; }  # logs beside the run folder
+wait_for() {  # PID...: waits for each; fails if any of them failed, so a crashed run stops the stage
+  local pid failed=0
+  for pid in "$@"; do wait "$pid" || failed=1; done
+  (( ! failed )) || { echo "a background run failed: see its .stdout log" >&2; return 1; }
+}
+wait_all() { wait_for $(jobs -p); }  # every background job of this shell
 checkpoints_from_git() {  # COMMIT DEST MODEL...: assets/checkpoints/MODEL as COMMIT had it, into DEST/MODEL
   local commit=$1 dest=$2 m f; shift 2
   for m in "$@"; do
@@ -57,10 +66,18 @@ checkpoints_from_git() {  # COMMIT DEST MODEL...: assets/checkpoints/MODEL as CO
     for f in config.json model.safetensors; do git show "$commit:assets/checkpoints/$m/$f" > "$dest/$m/$f"; done
   done
 }
+leg4_evaluator() {  # Table 4's SAIG-D: the one shipped at commit 219cd95, into runs/saig-d-leg4 (see RESULTS.md)
+  if [[ ! -d runs/saig-d-leg4 ]]; then
+    checkpoints_from_git 219cd95 runs/leg4 saig-d
+    mv runs/leg4/saig-d runs/saig-d-leg4 && rmdir runs/leg4
+  fi
+}
 render_train_set() {
   python -m crossview.data.synthcity --out data/synthcity --num 12000 --seed 0 --train-frac 0.95 --val-frac 0.05 \
     --workers "${RENDER_WORKERS:-$(nproc)}" --quiet
 }
+
+[[ $STAGE != leg4-evaluator ]] || leg4_evaluator
 
 if [[ $STAGE == all || $STAGE == data ]]; then  # the same two datasets on both routes
   render_train_set
@@ -80,18 +97,18 @@ if [[ $STAGE == all || $STAGE == train ]]; then
     done
     run abl-no-attn-a2g python -m train.generator --direction a2g --no-attn-adain $COMMON --max-minutes $MINUTES &
     run abl-no-embedder-a2g python -m train.generator --direction a2g --no-embedder $COMMON --max-minutes $MINUTES &
-    wait
+    wait_all
   else
     for d in a2g g2a; do  # ours and Pix2Pix side by side: 40 minutes each (a2g), then 30 (g2a)
       minutes=$([[ $d == a2g ]] && echo 40 || echo 30)
       run gen-$d python -m train.generator --direction $d $COMMON --max-minutes $minutes &
       run p2p-$d python -m train.pix2pix --direction $d $COMMON --max-minutes $minutes &
-      wait
+      wait_all
     done
     STEPS=$(python -c "import json; print(json.load(open('$R/gen-a2g/checkpoints/latest.json'))['step'])")
     run abl-no-attn-a2g python -m train.generator --direction a2g --no-attn-adain $COMMON --max-steps "$STEPS" &
     run abl-no-embedder-a2g python -m train.generator --direction a2g --no-embedder $COMMON --max-steps "$STEPS" &
-    wait
+    wait_all
   fi
 fi
 
@@ -100,7 +117,7 @@ if [[ $STAGE == all || $STAGE == ship ]]; then  # ships whatever trained; a fail
   try() { "$@" || failed+=("$*"); }
   try python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g $R/gen-a2g/generator \
     --g2a $R/gen-g2a/generator --out $DEMO --fp16 \
-    --notes "demo preset trained on SynthCity (11,400 pairs) on the $ROUTE route of scripts/reproduce_demo.sh: see RESULTS.md"
+    --notes "demo preset trained on SynthCity by scripts/reproduce_demo.sh (run folders $R/gen-a2g, $R/gen-g2a): see RESULTS.md for its stages, data and budget"
   for abl in abl-no-attn-a2g abl-no-embedder-a2g; do
     [[ -d $R/$abl ]] || { echo "no $R/$abl: not shipped"; continue; }  # continue-gpu trains no ablations
     try python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g $R/$abl/generator \
@@ -118,7 +135,7 @@ if [[ $STAGE == all || $STAGE == evaluate ]]; then  # every model on the SAIG-D 
     --split test --out $EVAL_DIR/saig-d.json
   python -m train.evaluate --model $DEMO $EVAL --out $EVAL_DIR/ours.json --name ours &
   python -m train.evaluate --model $P2P-a2g --baseline pix2pix $EVAL --out $EVAL_DIR/pix2pix-a2g.json --name Pix2Pix &
-  wait
+  wait_all
   python -m train.evaluate --model $P2P-g2a --baseline pix2pix $EVAL --out $EVAL_DIR/pix2pix-g2a.json --name Pix2Pix
   python -m train.evaluate --markdown $EVAL_DIR/ours.json $EVAL_DIR/pix2pix-a2g.json $EVAL_DIR/pix2pix-g2a.json
   if [[ -d $R/pipelines/abl-no-attn-a2g ]]; then  # the runs of continue-gpu have no ablations
@@ -126,7 +143,7 @@ if [[ $STAGE == all || $STAGE == evaluate ]]; then  # every model on the SAIG-D 
       --name "w/o Attn-AdaIN" &
     python -m train.evaluate --model $R/pipelines/abl-no-embedder-a2g $EVAL --out $EVAL_DIR/abl-no-embedder-a2g.json \
       --name "w/o embedder" &
-    wait
+    wait_all
     python -m train.evaluate --markdown $EVAL_DIR/ours.json $EVAL_DIR/abl-no-attn-a2g.json \
       $EVAL_DIR/abl-no-embedder-a2g.json
   fi
@@ -138,7 +155,7 @@ if [[ $STAGE == equal-steps ]]; then  # runs for exactly ours a2g's steps, one t
   python -m train.generator --direction a2g --no-attn-adain --out runs/abl-no-attn-a2g-b16 $STEP_RUN \
     > runs/abl-no-attn-a2g-b16.stdout 2>&1 &
   python -m train.pix2pix --direction a2g --out runs/p2p-a2g-b16 $STEP_RUN > runs/p2p-a2g-b16.stdout 2>&1 &
-  wait
+  wait_all
   python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g runs/abl-no-attn-a2g-b16/generator \
     --out runs/pipelines/abl-no-attn-a2g-b16 --fp16
   mkdir -p $EVAL_DIR
@@ -146,13 +163,13 @@ if [[ $STAGE == equal-steps ]]; then  # runs for exactly ours a2g's steps, one t
     --name "w/o Attn-AdaIN" &
   python -m train.evaluate --model runs/p2p-a2g-b16/generator --baseline pix2pix $EVAL \
     --out $EVAL_DIR/pix2pix-a2g-b16.json --name "Pix2Pix, ours' steps" &
-  wait
+  wait_all
   for seed in 1000 2000; do  # the Attn-AdaIN comparison with other noise seeds
     python -m train.evaluate --model $DEMO --direction a2g --seed $seed $EVAL --out $EVAL_DIR/ours-a2g-seed$seed.json \
       --name ours &
     python -m train.evaluate --model runs/pipelines/abl-no-attn-a2g-b16 --seed $seed $EVAL \
       --out $EVAL_DIR/abl-no-attn-a2g-b16-seed$seed.json --name "w/o Attn-AdaIN" &
-    wait
+    wait_all
   done
 fi
 
@@ -163,14 +180,14 @@ if [[ $STAGE == continue-a2g ]]; then  # a longer a2g budget on this CPU, equal 
         --sample-every 250 --checkpoint-every 50 --max-minutes ${MINUTES:-100} --resume"
   python -m train.generator $CONT --init $START/demo/a2g --out runs/cont-ours-a2g > runs/cont-ours-a2g.stdout 2>&1 &
   python -m train.pix2pix $CONT --init $START/pix2pix-a2g --out runs/cont-p2p-a2g > runs/cont-p2p-a2g.stdout 2>&1 &
-  wait
+  wait_all
   python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g runs/cont-ours-a2g/generator \
     --out runs/pipelines/cont-ours-a2g --fp16
   mkdir -p $EVAL_DIR
   python -m train.evaluate --model runs/pipelines/cont-ours-a2g $EVAL --out $EVAL_DIR/cont-ours-a2g.json --name ours &
   python -m train.evaluate --model runs/cont-p2p-a2g/generator --baseline pix2pix --direction a2g $EVAL \
     --out $EVAL_DIR/cont-pix2pix-a2g.json --name Pix2Pix &
-  wait
+  wait_all
   python -m train.evaluate --markdown $EVAL_DIR/cont-ours-a2g.json $EVAL_DIR/cont-pix2pix-a2g.json
   python -m train.figures --data data/synthcity-test --model runs/pipelines/cont-ours-a2g \
     --pix2pix a2g=runs/cont-p2p-a2g/generator --runs ours-a2g=runs/cont-ours-a2g pix2pix-a2g=runs/cont-p2p-a2g \
@@ -196,10 +213,9 @@ if [[ $STAGE == continue-gpu ]]; then  # a second GPU loan: the four Table 2 run
   pids+=($!)
   run p2p-g2a python -m train.pix2pix --direction g2a $GO --init "${START_P2P_G2A:-$START/pix2pix-g2a}" &
   pids+=($!)
-  failed=0
-  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  ok=1; wait_for "${pids[@]}" || ok=0  # not wait_all: nvidia-smi runs until killed
   [[ -z ${SMI:-} ]] || kill "$SMI"
-  (( ! failed )) || { echo "a run failed: see $R/*.stdout" >&2; exit 1; }
+  (( ok ))
 fi
 
 if [[ $STAGE == pix2pix-fix ]]; then  # flawed (one mixed D call) against fixed (two calls) Pix2Pix, equal steps
@@ -211,16 +227,16 @@ if [[ $STAGE == pix2pix-fix ]]; then  # flawed (one mixed D call) against fixed 
   (cd $OLD && python -m train.pix2pix $STEP_RUN --out "$OLDPWD/runs/ab-p2p-a2g-mixed" \
      > "$OLDPWD/runs/ab-p2p-a2g-mixed.stdout" 2>&1) &
   python -m train.pix2pix $STEP_RUN --out runs/ab-p2p-a2g-separate > runs/ab-p2p-a2g-separate.stdout 2>&1 &
-  wait
+  wait_all
   mkdir -p runs/eval-pix2pix-fix
-  [[ -d runs/saig-d-leg4 ]] || { echo "runs/saig-d-leg4 missing: see RESULTS.md, Metrics" >&2; exit 1; }
+  leg4_evaluator
   for evaluator in assets/checkpoints/saig-d runs/saig-d-leg4; do
     for run in mixed separate; do
       python -m train.evaluate --model runs/ab-p2p-a2g-$run/generator --baseline pix2pix --direction a2g \
         $TEST --evaluator $evaluator --name "Pix2Pix, $run D batches" \
         --out runs/eval-pix2pix-fix/$run-$(basename $evaluator).json &
     done
-    wait
+    wait_all
     python -m train.evaluate --markdown runs/eval-pix2pix-fix/{mixed,separate}-$(basename $evaluator).json
   done
   # the fixed run goes on to 4,374 steps: what the same minutes gave Pix2Pix a2g beside ours' 1,001 in GPU loan 1
@@ -229,6 +245,16 @@ if [[ $STAGE == pix2pix-fix ]]; then  # flawed (one mixed D call) against fixed 
   python -m train.pix2pix ${STEP_RUN/--max-steps 1001/--max-steps 4374} --out $LONG > $LONG.stdout 2>&1
   python -m train.evaluate --model $LONG/generator --baseline pix2pix --direction a2g $TEST \
     --name "Pix2Pix, separate D batches, 4,374 steps" --out runs/eval-pix2pix-fix/separate-4374.json
+  # g2a, fixed trainer only: from scratch to 4,821 steps (Pix2Pix g2a's loan-1 steps beside ours' 955), scored
+  # beside ours g2a after loan 1 (the weights at 4c787cd, which the worktree holds)
+  G2A=runs/ab-p2p-g2a-separate-4821
+  G2A_RUN=${STEP_RUN/--direction a2g/--direction g2a}
+  python -m train.pix2pix ${G2A_RUN/--max-steps 1001/--max-steps 4821} --out $G2A > $G2A.stdout 2>&1
+  python -m train.evaluate --model $G2A/generator --baseline pix2pix --direction g2a $TEST \
+    --name "Pix2Pix, separate D batches, 4,821 steps" --out runs/eval-pix2pix-fix/separate-g2a-4821.json
+  python -m train.evaluate --model $OLD/assets/checkpoints/demo --direction g2a $TEST \
+    --name "ours, loan 1" --out runs/eval-pix2pix-fix/ours-g2a-loan1.json
+  python -m train.evaluate --markdown runs/eval-pix2pix-fix/{ours-g2a-loan1,separate-g2a-4821}.json
 fi
 
 if [[ $STAGE == all || $STAGE == figures ]]; then
