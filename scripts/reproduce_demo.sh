@@ -59,25 +59,19 @@ wait_for() {  # PID...: waits for each; fails if any of them failed, so a crashe
   (( ! failed )) || { echo "a background run failed: see its .stdout log" >&2; return 1; }
 }
 wait_all() { wait_for $(jobs -p); }  # every background job of this shell
-checkpoints_from_git() {  # COMMIT DEST MODEL...: assets/checkpoints/MODEL as COMMIT had it, into DEST/MODEL
-  local commit=$1 dest=$2 m f; shift 2
-  for m in "$@"; do
-    mkdir -p "$dest/$m"
-    for f in config.json model.safetensors; do git show "$commit:assets/checkpoints/$m/$f" > "$dest/$m/$f"; done
-  done
+checkpoint_from_git() {  # COMMIT MODEL DEST: assets/checkpoints/MODEL as COMMIT had it, into the folder DEST
+  local f; mkdir -p "$3"
+  for f in config.json model.safetensors; do git show "$1:assets/checkpoints/$2/$f" > "$3/$f"; done
 }
-leg4_evaluator() {  # Table 4's SAIG-D: the one shipped at commit 219cd95, into runs/saig-d-leg4 (see RESULTS.md)
-  if [[ ! -d runs/saig-d-leg4 ]]; then
-    checkpoints_from_git 219cd95 runs/leg4 saig-d
-    mv runs/leg4/saig-d runs/saig-d-leg4 && rmdir runs/leg4
-  fi
+leg4_evaluator() {  # Table 4's SAIG-D, as shipped at commit 219cd95 (see RESULTS.md, Metrics)
+  [[ -d runs/saig-d-leg4 ]] || checkpoint_from_git 219cd95 saig-d runs/saig-d-leg4
 }
 render_train_set() {
   python -m crossview.data.synthcity --out data/synthcity --num 12000 --seed 0 --train-frac 0.95 --val-frac 0.05 \
     --workers "${RENDER_WORKERS:-$(nproc)}" --quiet
 }
 
-[[ $STAGE != leg4-evaluator ]] || leg4_evaluator
+if [[ $STAGE == leg4-evaluator ]]; then leg4_evaluator; fi
 
 if [[ $STAGE == all || $STAGE == data ]]; then  # the same two datasets on both routes
   render_train_set
@@ -175,7 +169,7 @@ fi
 
 if [[ $STAGE == continue-a2g ]]; then  # a longer a2g budget on this CPU, equal for both methods
   START=runs/cont-start  # the GPU-trained generators, whatever assets/checkpoints/ holds now
-  checkpoints_from_git 738ddf7 $START demo/a2g pix2pix-a2g
+  for m in demo/a2g pix2pix-a2g; do checkpoint_from_git 738ddf7 $m $START/$m; done
   CONT="--direction a2g --data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 10
         --sample-every 250 --checkpoint-every 50 --max-minutes ${MINUTES:-100} --resume"
   python -m train.generator $CONT --init $START/demo/a2g --out runs/cont-ours-a2g > runs/cont-ours-a2g.stdout 2>&1 &
@@ -198,7 +192,9 @@ if [[ $STAGE == continue-gpu ]]; then  # a second GPU loan: the four Table 2 run
   [[ -d data/synthcity ]] || render_train_set
   R=runs/gpu2; mkdir -p $R
   START=runs/gpu2-start  # loan 1's g2a generators, as shipped until commit 4c787cd (git needed unless START_* given)
-  [[ -n ${START_OURS_G2A:-} && -n ${START_P2P_G2A:-} ]] || checkpoints_from_git 4c787cd $START demo/g2a pix2pix-g2a
+  if [[ -z ${START_OURS_G2A:-} || -z ${START_P2P_G2A:-} ]]; then
+    for m in demo/g2a pix2pix-g2a; do checkpoint_from_git 4c787cd $m $START/$m; done
+  fi
   GO="$COMMON --max-minutes ${MINUTES:-6} --resume"
   if command -v nvidia-smi > /dev/null; then  # shows that the four runs shared a busy GPU
     nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 5 > $R/gpu-util.csv &
@@ -222,11 +218,12 @@ if [[ $STAGE == pix2pix-fix ]]; then  # flawed (one mixed D call) against fixed 
   OLD=runs/pix2pix-4c787cd
   [[ -d $OLD ]] || git worktree add --detach $OLD 4c787cd
   ln -sfn "$PWD/data" $OLD/data
-  STEP_RUN="--direction a2g --data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 25
-            --sample-every 500 --checkpoint-every 50 --max-steps 1001 --resume"
-  (cd $OLD && python -m train.pix2pix $STEP_RUN --out "$OLDPWD/runs/ab-p2p-a2g-mixed" \
+  STEP_RUN="--data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 25 --sample-every 500
+            --checkpoint-every 50 --resume"  # plus --direction and --max-steps per run
+  (cd $OLD && python -m train.pix2pix --direction a2g --max-steps 1001 $STEP_RUN --out "$OLDPWD/runs/ab-p2p-a2g-mixed" \
      > "$OLDPWD/runs/ab-p2p-a2g-mixed.stdout" 2>&1) &
-  python -m train.pix2pix $STEP_RUN --out runs/ab-p2p-a2g-separate > runs/ab-p2p-a2g-separate.stdout 2>&1 &
+  python -m train.pix2pix --direction a2g --max-steps 1001 $STEP_RUN --out runs/ab-p2p-a2g-separate \
+    > runs/ab-p2p-a2g-separate.stdout 2>&1 &
   wait_all
   mkdir -p runs/eval-pix2pix-fix
   leg4_evaluator
@@ -242,14 +239,13 @@ if [[ $STAGE == pix2pix-fix ]]; then  # flawed (one mixed D call) against fixed 
   # the fixed run goes on to 4,374 steps: what the same minutes gave Pix2Pix a2g beside ours' 1,001 in GPU loan 1
   LONG=runs/ab-p2p-a2g-separate-4374
   [[ -d $LONG ]] || cp -a runs/ab-p2p-a2g-separate $LONG
-  python -m train.pix2pix ${STEP_RUN/--max-steps 1001/--max-steps 4374} --out $LONG > $LONG.stdout 2>&1
+  python -m train.pix2pix --direction a2g --max-steps 4374 $STEP_RUN --out $LONG > $LONG.stdout 2>&1
   python -m train.evaluate --model $LONG/generator --baseline pix2pix --direction a2g $TEST \
     --name "Pix2Pix, separate D batches, 4,374 steps" --out runs/eval-pix2pix-fix/separate-4374.json
   # g2a, fixed trainer only: from scratch to 4,821 steps (Pix2Pix g2a's loan-1 steps beside ours' 955), scored
   # beside ours g2a after loan 1 (the weights at 4c787cd, which the worktree holds)
   G2A=runs/ab-p2p-g2a-separate-4821
-  G2A_RUN=${STEP_RUN/--direction a2g/--direction g2a}
-  python -m train.pix2pix ${G2A_RUN/--max-steps 1001/--max-steps 4821} --out $G2A > $G2A.stdout 2>&1
+  python -m train.pix2pix --direction g2a --max-steps 4821 $STEP_RUN --out $G2A > $G2A.stdout 2>&1
   python -m train.evaluate --model $G2A/generator --baseline pix2pix --direction g2a $TEST \
     --name "Pix2Pix, separate D batches, 4,821 steps" --out runs/eval-pix2pix-fix/separate-g2a-4821.json
   python -m train.evaluate --model $OLD/assets/checkpoints/demo --direction g2a $TEST \
