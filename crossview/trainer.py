@@ -2,17 +2,20 @@
 independent of any CLI (train/generator.py and train/pix2pix.py drive them).
 
 ``GANTrainer`` holds the generator, the discriminators, their optimizers and the frozen SAIG-S, and
-``train_step(source, target, step)`` runs one discriminator and one generator update:
+``train_step(source, target, step)`` runs one generator pass, then one discriminator and one generator update
+on its output (as DF-GAN's loop does):
 
 D:  eq. 6 hinge on (real, condition), (fake, condition), (real, someone else's condition), for the full-size
-    and the coarse discriminator, all images through DiffAug (Color + Cutout).
+    and the coarse discriminator, all images through DiffAug (Color + Cutout); the mismatched pairs reuse the
+    real images' features.
 G:  eq. 12 = adv (eq. 11) + 50 L1 (eq. 7) + 50 perceptual (eq. 8) + 10 identity (eq. 9) + lambda_div
-    diversity (eq. 10, every 4th step).
+    diversity (eq. 10, every 4th step); D's weights get no gradients in this update.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -72,6 +75,22 @@ def check_finite(loss: torch.Tensor, which: str, step: int) -> None:
     """Stop before a NaN or inf loss reaches an optimizer, so the networks in memory stay as they were."""
     if not torch.isfinite(loss):
         raise FloatingPointError(f"non-finite {which} loss ({loss.item()}) at step {step}")
+
+
+@contextmanager
+def frozen(*modules: nn.Module | None):
+    """The G step's discriminator passes: gradients flow through these modules to their input, but the forward
+    passes inside the block record no gradients for their parameters, which would only be thrown away by the
+    next D step's zero_grad (StyleGAN2-ADA toggles requires_grad per phase the same way)."""
+    params = [p for m in modules if m is not None for p in m.parameters()]
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(params, flags, strict=True):
+            p.requires_grad_(flag)
 
 
 def build_generator(cfg: GANConfig, embed_dim: int) -> Generator:
@@ -146,9 +165,10 @@ class GANTrainer:
         return diff_augment(x) if self.cfg.diffaug else x
 
     def _d_scores(self, disc: nn.Module, real: torch.Tensor, fake: torch.Tensor, e: torch.Tensor):
-        """D on (real, e), (fake, e), (real, e rolled by one: a mismatched pair) in a single call."""
-        images = self._augment(torch.cat([real, fake, real]))
-        scores = disc(images, torch.cat([e, e, e.roll(1, dims=0)]))
+        """D on (real, e), (fake, e), (real, e rolled by one: a mismatched pair) in a single call; the mismatched
+        pairs reuse the real images' features (and so their DiffAug draw), as in DF-GAN."""
+        images = self._augment(torch.cat([real, fake]))
+        scores = disc(images, torch.cat([e, e]), e.roll(1, dims=0))
         return scores.chunk(3)
 
     def train_step(self, source: torch.Tensor, target: torch.Tensor, step: int) -> dict[str, float]:
@@ -161,20 +181,9 @@ class GANTrainer:
         e = self.source_embedding(source)
         z, z_local = self.G.sample_noise(n, device=self.device)
 
-        # ---- discriminator (eq. 6) ----
-        with torch.no_grad():
-            fake = self.g(e.detach(), z, z_local)
-        real_s, fake_s, mis_s = self._d_scores(self.d, target, fake.image, e.detach())
-        d_loss = d_hinge(real_s, fake_s, mis_s)
-        logs = {"d_real": real_s.mean().item(), "d_fake": fake_s.mean().item(), "d_mismatch": mis_s.mean().item()}
-        if self.d_coarse is not None:
-            d_loss = d_loss + d_hinge(*self._d_scores(self.d_coarse, target_coarse, fake.coarse, e.detach()))
-        check_finite(d_loss, "discriminator", step)
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
-
-        # ---- generator (eq. 12) ----
+        # ---- G's output, once for both updates (as DF-GAN): the D step sees it detached, the G step
+        # backpropagates through it. D's update in between does not change G, so a second G pass would
+        # give the same images.
         with_div = w.div > 0 and step % w.div_every == 0
         if with_div:  # the second sample for eq. 10 rides in the same forward pass
             z_local2 = torch.randn_like(z_local)
@@ -184,9 +193,25 @@ class GANTrainer:
         else:
             out = self.g(e, z, z_local)
             out_image, out_coarse = out.image, out.coarse
-        adv = g_adversarial(self.d(self._augment(out_image), e))
+
+        # ---- discriminator (eq. 6) ----
+        real_s, fake_s, mis_s = self._d_scores(self.d, target, out_image.detach(), e.detach())
+        d_loss = d_hinge(real_s, fake_s, mis_s)
+        logs = {"d_real": real_s.mean().item(), "d_fake": fake_s.mean().item(), "d_mismatch": mis_s.mean().item()}
         if self.d_coarse is not None:
-            adv = adv + g_adversarial(self.d_coarse(self._augment(out_coarse), e))
+            d_loss = d_loss + d_hinge(*self._d_scores(self.d_coarse, target_coarse, out_coarse.detach(), e.detach()))
+        check_finite(d_loss, "discriminator", step)
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+
+        # ---- generator (eq. 12) ----
+        # D as a function of G's output only: the bare modules, not their DDP wrappers (D's weights get no
+        # gradients here, so there is nothing of D's to synchronise).
+        with frozen(self.D, self.D_coarse):
+            adv = g_adversarial(self.D(self._augment(out_image), e))
+            if self.D_coarse is not None:
+                adv = adv + g_adversarial(self.D_coarse(self._augment(out_coarse), e))
         rec = reconstruction(target, out_image)
         branch, full = self.target_branch, self.G.target_size
         with torch.no_grad():
@@ -291,7 +316,8 @@ class Pix2PixTrainer:
         d_loss.backward()
         self.opt_d.step()
         # G: fool D, stay close to the target in L1
-        g_scores = self.d(source, fake)
+        with frozen(self.D):  # the bare module, as in GANTrainer's G step
+            g_scores = self.D(source, fake)
         adv = F.binary_cross_entropy_with_logits(g_scores, torch.ones_like(g_scores))
         l1 = reconstruction(target, fake)
         g_loss = adv + self.cfg.lambda_l1 * l1

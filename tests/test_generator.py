@@ -18,7 +18,7 @@ from crossview.models.discriminator import OneWayDiscriminator
 from crossview.models.embedder import SAIG
 from crossview.models.generator import Generator, sn_conv, upsample, upsample_conv3x3
 from crossview.models.vgg import VGG16Features, load_vgg16
-from crossview.trainer import GANConfig, GANTrainer, build_generator
+from crossview.trainer import GANConfig, GANTrainer, build_generator, frozen
 from tests.test_embedder import _run
 
 
@@ -110,6 +110,28 @@ def test_discriminator_scores_one_number_per_image():
     assert d(torch.randn(2, 3, 32, 32), torch.randn(2, 24)).shape == (2,)
 
 
+def test_mismatched_pairs_reuse_the_image_features():
+    torch.manual_seed(0)
+    d = OneWayDiscriminator((16, 64), 24, (8, 16, 16), 4)
+    images, e, e_mis = torch.randn(4, 3, 16, 64), torch.randn(4, 24), torch.randn(3, 24)
+    scores = d(images, e, e_mis)
+    assert scores.shape == (7,)  # 4 matched, then 3 mismatched for the first 3 images
+    torch.testing.assert_close(scores, torch.cat([d(images, e), d(images[:3], e_mis)]))
+
+
+def test_frozen_modules_pass_gradients_to_their_input_but_not_to_themselves():
+    d = OneWayDiscriminator((16, 64), 24, (8, 16, 16), 4)
+    d.cond.bias.requires_grad_(False)  # a parameter frozen before stays frozen after
+    x = torch.randn(2, 3, 16, 64, requires_grad=True)
+    with frozen(d, None):
+        score = d(x, torch.randn(2, 24)).sum()
+    score.backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert all(p.grad is None for p in d.parameters())
+    assert not d.cond.bias.requires_grad
+    assert all(p.requires_grad for name, p in d.named_parameters() if name != "cond.bias")
+
+
 def test_loss_values_on_toy_cases():
     one = torch.ones(4)
     assert d_hinge(one, -one, -one) == 0  # a perfect D: every hinge satisfied
@@ -153,6 +175,23 @@ def test_a_few_steps_lower_the_l1_on_a_fixed_batch(direction, synthcity_dir):
     src, tgt = (aerial, ground) if direction == "a2g" else (ground, aerial)
     l1 = [trainer.train_step(src, tgt, s)["l1"] for s in range(25)]
     assert sum(l1[-5:]) / 5 < 0.8 * sum(l1[:5]) / 5, l1
+
+
+def test_train_step_runs_g_once_and_updates_d_with_the_d_step_gradients_only(synthcity_dir):
+    """One G pass serves both updates; the G step's D passes leave D's gradients as the D step left them, and
+    D's parameters trainable."""
+    trainer = tiny_trainer("a2g")
+    g_calls = []
+    trainer.G.register_forward_hook(lambda *_: g_calls.append(1))
+    pairs = PairsFolder(synthcity_dir, "train", (32, 32), (16, 64))
+    aerial, ground = (torch.stack(t) for t in zip(*[pairs[i] for i in range(3)], strict=True))
+    d_params = list(trainer.D.parameters()) + list(trainer.D_coarse.parameters())
+    grads = []
+    trainer.opt_d.step = lambda: grads.extend(p.grad.clone() for p in d_params)
+    trainer.train_step(aerial, ground, step=1)
+    assert len(g_calls) == 1
+    assert len(grads) == len(d_params) and all(torch.equal(p.grad, g) for p, g in zip(d_params, grads, strict=True))
+    assert all(p.requires_grad for p in d_params)
 
 
 @pytest.mark.parametrize("switch", [{"embedder": False}, {"attn_adain": False}, {"style": False},

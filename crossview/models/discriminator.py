@@ -43,7 +43,15 @@ class OneWayDiscriminator(nn.Module, PyTorchModelHubMixin, library_name="crossvi
         self.joint = nn.Sequential(nn.Conv2d(c + cond_channels, c, 3, 1, 1), nn.LeakyReLU(0.2),
                                    nn.Conv2d(c, 1, 4, 1, 0))
 
-    def forward(self, image: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
-        x = self.blocks(self.from_rgb(image))
+    def forward(self, image: torch.Tensor, embedding: torch.Tensor,
+                mismatched_embedding: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores D(image_i, embedding_i), one per image. With ``mismatched_embedding`` (M rows), the scores of
+        D(image_i, mismatched_embedding_i) for the first M images follow: their image features are reused, as
+        DF-GAN [31] scores its mismatched pairs, so the mismatched term of eq. 6 costs only the joint head."""
+        # Channels-last, like the generators: oneDNN's CPU convolutions are much faster in it than in NCHW.
+        x = self.blocks(self.from_rgb(image.contiguous(memory_format=torch.channels_last)))
+        if mismatched_embedding is not None:
+            x = torch.cat([x, x[:len(mismatched_embedding)]])
+            embedding = torch.cat([embedding, mismatched_embedding])
         e = self.cond(embedding)[:, :, None, None].expand(-1, -1, *x.shape[2:])
         return self.joint(torch.cat([x, e], dim=1)).mean((1, 2, 3))

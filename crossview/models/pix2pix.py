@@ -88,4 +88,4 @@ class PatchDiscriminator(nn.Module):
     def forward(self, source: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         if source.shape[-2:] != image.shape[-2:]:
             source = F.interpolate(source, size=image.shape[-2:], mode="bilinear", align_corners=False)
-        return self.model(torch.cat([source, image], 1))
+        return self.model(torch.cat([source, image], 1).contiguous(memory_format=torch.channels_last))  # as in G
