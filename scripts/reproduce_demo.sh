@@ -32,10 +32,10 @@
 #                 (Pix2Pix a2g's loan-1 steps) and is scored by the shipped SAIG-D. Last, the fixed trainer runs
 #                 g2a from scratch to 4,821 steps (Pix2Pix g2a's loan-1 steps), scored beside ours g2a's
 #                 loan-1 weights (commit 4c787cd) by the shipped SAIG-D.
-#   equal-minutes-g2a  ours g2a and the fixed Pix2Pix g2a, both with the trainers of this commit, from
-#                 scratch, side by side on one CPU thread each, for the same MINUTES (default 45), batch 16, on
-#                 data/synthcity-36k; scored by the shipped SAIG-D into runs/eval-equal-minutes/, curves and grid in
-#                 runs/figures/equal-minutes-g2a/.
+#   equal-minutes-g2a, equal-minutes-a2g  ours and the fixed Pix2Pix in that direction, both with the cheaper
+#                 training step (README, Benchmarks), from scratch, side by side on one CPU thread each, for the same
+#                 MINUTES (default 45), batch 16, on data/synthcity-36k; scored by the shipped SAIG-D into
+#                 runs/eval-equal-minutes/, curves and grid in runs/figures/equal-minutes-<direction>/.
 # Environment: ROUTE, MINUTES, SAIG_EPOCHS (default 30), RENDER_WORKERS (default: all cores), EVALUATOR (the
 #   SAIG-D folder for R@1 and FID-SAIG; default assets/checkpoints/saig-d, whose scores go to $R/eval/; another
 #   evaluator's go to $R/eval-<its folder name>/, e.g. runs/gpu/eval-saig-d-leg4/).
@@ -257,24 +257,25 @@ if [[ $STAGE == pix2pix-fix ]]; then  # flawed (one mixed D call) against fixed 
   python -m train.evaluate --markdown runs/eval-pix2pix-fix/{ours-g2a-loan1,separate-g2a-4821}.json
 fi
 
-if [[ $STAGE == equal-minutes-g2a ]]; then  # ours against the fixed Pix2Pix, from scratch, equal CPU minutes
-  EQ="--direction g2a --data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 10
+if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # ours against the fixed Pix2Pix
+  D=${STAGE#equal-minutes-}  # from scratch, equal CPU minutes
+  EQ="--direction $D --data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 10
       --sample-every 250 --checkpoint-every 50 --max-minutes ${MINUTES:-45} --resume"
-  python -m train.generator $EQ --out runs/eqmin-ours-g2a > runs/eqmin-ours-g2a.stdout 2>&1 &
-  python -m train.pix2pix $EQ --out runs/eqmin-p2p-g2a > runs/eqmin-p2p-g2a.stdout 2>&1 &
+  python -m train.generator $EQ --out runs/eqmin-ours-$D > runs/eqmin-ours-$D.stdout 2>&1 &
+  python -m train.pix2pix $EQ --out runs/eqmin-p2p-$D > runs/eqmin-p2p-$D.stdout 2>&1 &
   wait_all
-  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --g2a runs/eqmin-ours-g2a/generator \
-    --out runs/pipelines/eqmin-ours-g2a
+  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$D runs/eqmin-ours-$D/generator \
+    --out runs/pipelines/eqmin-ours-$D
   mkdir -p runs/eval-equal-minutes
-  python -m train.evaluate --model runs/pipelines/eqmin-ours-g2a --direction g2a $TEST --name ours \
-    --out runs/eval-equal-minutes/ours-g2a.json &
-  python -m train.evaluate --model runs/eqmin-p2p-g2a/generator --baseline pix2pix --direction g2a $TEST \
-    --name "Pix2Pix (fixed)" --out runs/eval-equal-minutes/pix2pix-g2a.json &
+  python -m train.evaluate --model runs/pipelines/eqmin-ours-$D --direction $D $TEST --name ours \
+    --out runs/eval-equal-minutes/ours-$D.json &
+  python -m train.evaluate --model runs/eqmin-p2p-$D/generator --baseline pix2pix --direction $D $TEST \
+    --name "Pix2Pix (fixed)" --out runs/eval-equal-minutes/pix2pix-$D.json &
   wait_all
-  python -m train.evaluate --markdown runs/eval-equal-minutes/{ours,pix2pix}-g2a.json
-  python -m train.figures --data data/synthcity-test --model runs/pipelines/eqmin-ours-g2a \
-    --pix2pix g2a=runs/eqmin-p2p-g2a/generator --runs ours-g2a=runs/eqmin-ours-g2a pix2pix-g2a=runs/eqmin-p2p-g2a \
-    --out runs/figures/equal-minutes-g2a
+  python -m train.evaluate --markdown runs/eval-equal-minutes/{ours,pix2pix}-$D.json
+  python -m train.figures --data data/synthcity-test --model runs/pipelines/eqmin-ours-$D \
+    --pix2pix $D=runs/eqmin-p2p-$D/generator --runs ours-$D=runs/eqmin-ours-$D pix2pix-$D=runs/eqmin-p2p-$D \
+    --out runs/figures/equal-minutes-$D
 fi
 
 if [[ $STAGE == all || $STAGE == figures ]]; then
