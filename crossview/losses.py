@@ -84,6 +84,17 @@ class LossWeights:
     div_every: int = 4
 
 
-def perceptual(features_target: list[torch.Tensor], features_output: list[torch.Tensor]) -> torch.Tensor:
-    """Eq. 8: || phi(X_t) - phi(X_r) ||_1, the mean absolute difference summed over feature levels."""
-    return sum((t - o).abs().mean() for t, o in zip(features_target, features_output, strict=True))
+PERCEPTUAL_LEVELS = ("sum", "mean")
+
+
+def perceptual(features_target: list[torch.Tensor], features_output: list[torch.Tensor],
+               levels: str = "sum") -> torch.Tensor:
+    """Eq. 8: || phi(X_t) - phi(X_r) ||_1, the mean absolute difference per feature level, over the levels.
+
+    Eq. 8 has one feature map phi; with several levels, ``levels="sum"`` adds them (so lambda_perc weights
+    len(levels) terms of phi's size) and ``levels="mean"`` averages them (lambda_perc weights one).
+    """
+    if levels not in PERCEPTUAL_LEVELS:
+        raise ValueError(f"levels must be one of {PERCEPTUAL_LEVELS}, got {levels!r}")
+    total = sum((t - o).abs().mean() for t, o in zip(features_target, features_output, strict=True))
+    return total / len(features_target) if levels == "mean" else total

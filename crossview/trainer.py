@@ -58,6 +58,7 @@ class GANConfig:
     div_every: int = 4
     diffaug: bool = True
     vgg16_weights: str = ""  # a safetensors file or hub repo; empty: the frozen SAIG-S stem features
+    perceptual_levels: str = "sum"  # eq. 8 over several feature levels: their sum or their mean
     # Ablations (paper table 4); the defaults are the full model.
     embedder: bool = True  # False: a trainable encoder replaces the frozen SAIG-S (i)
     attn_adain: bool = True  # False: plain AdaIN, M = 1 (ii)
@@ -222,9 +223,9 @@ class GANTrainer:
         if self.features is not None:
             with torch.no_grad():
                 phi_t = self.features(target)
-            perc = perceptual(phi_t, self.features(out_image))
+            perc = perceptual(phi_t, self.features(out_image), self.cfg.perceptual_levels)
         else:
-            perc = perceptual(stem_t, stem_o)
+            perc = perceptual(stem_t, stem_o, self.cfg.perceptual_levels)
         id_loss = identity(r_o, r_t, r_oc, r_tc)
         g_loss = adv + w.rec * rec + w.perc * perc + w.id * id_loss
         if with_div:

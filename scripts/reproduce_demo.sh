@@ -36,6 +36,10 @@
 #                 training step (README, Benchmarks), from scratch, side by side on one CPU thread each, for the same
 #                 MINUTES (default 45), batch 16, on data/synthcity-36k; scored by the shipped SAIG-D into
 #                 runs/eval-equal-minutes/, curves and grid in runs/figures/equal-minutes-<direction>/.
+#                 PERCEPTUAL_LEVELS=mean trains ours with eq. 8 averaged over the stem levels (default sum, as
+#                 every shipped model) into runs/eqmin-ours-mean-<direction>, scored as ours-mean-<direction>.json,
+#                 figures in runs/figures/equal-minutes-mean-<direction>/; the Pix2Pix run is reused if finished.
+#                 SEED=1 (default 0) trains both methods with that seed into runs/eqmin-{ours,p2p}-seed1-<direction>.
 # Environment: ROUTE, MINUTES, SAIG_EPOCHS (default 30), RENDER_WORKERS (default: all cores), EVALUATOR (the
 #   SAIG-D folder for R@1 and FID-SAIG; default assets/checkpoints/saig-d, whose scores go to $R/eval/; another
 #   evaluator's go to $R/eval-<its folder name>/, e.g. runs/gpu/eval-saig-d-leg4/).
@@ -259,23 +263,28 @@ fi
 
 if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # ours against the fixed Pix2Pix
   D=${STAGE#equal-minutes-}  # from scratch, equal CPU minutes
+  LEVELS=${PERCEPTUAL_LEVELS:-sum} SEED=${SEED:-0}
+  # Tags are empty for the defaults, so the first runs' file names stay as they were.
+  LTAG=$([[ $LEVELS == sum ]] || echo "-$LEVELS") STAG=$([[ $SEED == 0 ]] || echo "-seed$SEED")
+  OURS=ours$LTAG$STAG-$D P2P_RUN=p2p$STAG-$D P2P_NAME=pix2pix$STAG-$D FIG=runs/figures/equal-minutes$LTAG$STAG-$D
+  NAME="ours$([[ $LEVELS == sum ]] || echo " ($LEVELS)")$([[ $SEED == 0 ]] || echo ", seed $SEED")"
   EQ="--direction $D --data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 10
-      --sample-every 250 --checkpoint-every 50 --max-minutes ${MINUTES:-45} --resume"
-  python -m train.generator $EQ --out runs/eqmin-ours-$D > runs/eqmin-ours-$D.stdout 2>&1 &
-  python -m train.pix2pix $EQ --out runs/eqmin-p2p-$D > runs/eqmin-p2p-$D.stdout 2>&1 &
+      --sample-every 250 --checkpoint-every 50 --max-minutes ${MINUTES:-45} --resume --seed $SEED"
+  python -m train.generator $EQ --perceptual-levels "$LEVELS" --out runs/eqmin-$OURS > runs/eqmin-$OURS.stdout 2>&1 &
+  python -m train.pix2pix $EQ --out runs/eqmin-$P2P_RUN >> runs/eqmin-$P2P_RUN.stdout 2>&1 &  # finished: stops at once
   wait_all
-  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$D runs/eqmin-ours-$D/generator \
-    --out runs/pipelines/eqmin-ours-$D
+  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$D runs/eqmin-$OURS/generator \
+    --out runs/pipelines/eqmin-$OURS
   mkdir -p runs/eval-equal-minutes
-  python -m train.evaluate --model runs/pipelines/eqmin-ours-$D --direction $D $TEST --name ours \
-    --out runs/eval-equal-minutes/ours-$D.json &
-  python -m train.evaluate --model runs/eqmin-p2p-$D/generator --baseline pix2pix --direction $D $TEST \
-    --name "Pix2Pix (fixed)" --out runs/eval-equal-minutes/pix2pix-$D.json &
+  python -m train.evaluate --model runs/pipelines/eqmin-$OURS --direction $D $TEST --name "$NAME" \
+    --out runs/eval-equal-minutes/$OURS.json &
+  python -m train.evaluate --model runs/eqmin-$P2P_RUN/generator --baseline pix2pix --direction $D $TEST \
+    --name "Pix2Pix (fixed)$([[ $SEED == 0 ]] || echo ", seed $SEED")" --out runs/eval-equal-minutes/$P2P_NAME.json &
   wait_all
-  python -m train.evaluate --markdown runs/eval-equal-minutes/{ours,pix2pix}-$D.json
-  python -m train.figures --data data/synthcity-test --model runs/pipelines/eqmin-ours-$D \
-    --pix2pix $D=runs/eqmin-p2p-$D/generator --runs ours-$D=runs/eqmin-ours-$D pix2pix-$D=runs/eqmin-p2p-$D \
-    --out runs/figures/equal-minutes-$D
+  python -m train.evaluate --markdown runs/eval-equal-minutes/{$OURS,$P2P_NAME}.json
+  python -m train.figures --data data/synthcity-test --model runs/pipelines/eqmin-$OURS \
+    --pix2pix $D=runs/eqmin-$P2P_RUN/generator --runs $OURS=runs/eqmin-$OURS $P2P_NAME=runs/eqmin-$P2P_RUN \
+    --out $FIG
 fi
 
 if [[ $STAGE == all || $STAGE == figures ]]; then

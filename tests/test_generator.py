@@ -15,7 +15,7 @@ from crossview.data import PairsFolder
 from crossview.losses import d_hinge, diversity, g_adversarial, identity, perceptual, reconstruction
 from crossview.models.attn_adain import AttentionalAdaIN
 from crossview.models.discriminator import OneWayDiscriminator
-from crossview.models.embedder import SAIG
+from crossview.models.embedder import SAIG, ConvStem
 from crossview.models.generator import Generator, sn_conv, upsample, upsample_conv3x3
 from crossview.models.vgg import VGG16Features, load_vgg16
 from crossview.trainer import GANConfig, GANTrainer, build_generator, frozen
@@ -148,7 +148,10 @@ def test_loss_values_on_toy_cases():
     assert far < near  # more different images, lower loss
     assert far == pytest.approx(1 / 1.05)
     feats = [torch.zeros(1, 2, 3, 3), torch.zeros(1, 4, 2, 2)]
-    assert perceptual(feats, [f + 1 for f in feats]) == pytest.approx(2.0)
+    assert perceptual(feats, [f + 1 for f in feats]) == pytest.approx(2.0)  # two levels, each off by 1
+    assert perceptual(feats, [f + 1 for f in feats], levels="mean") == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="levels"):
+        perceptual(feats, feats, levels="max")
 
 
 def test_diffaug_is_random_differentiable_and_cuts_out():
@@ -192,6 +195,18 @@ def test_train_step_runs_g_once_and_updates_d_with_the_d_step_gradients_only(syn
     assert len(g_calls) == 1
     assert len(grads) == len(d_params) and all(torch.equal(p.grad, g) for p, g in zip(d_params, grads, strict=True))
     assert all(p.requires_grad for p in d_params)
+
+
+def test_perceptual_levels_option_reaches_the_step():
+    """--perceptual-levels mean divides eq. 8 by the number of SAIG-S stem levels, all else equal."""
+    source, target = torch.rand(3, 3, 32, 32) * 2 - 1, torch.rand(3, 3, 16, 64) * 2 - 1
+    perc = {}
+    for levels in ("sum", "mean"):
+        trainer = tiny_trainer("a2g", perceptual_levels=levels)
+        torch.manual_seed(1)
+        perc[levels] = trainer.train_step(source, target, step=1)["perceptual"]
+    n_levels = len(ConvStem.STRIDES)
+    assert perc["mean"] == pytest.approx(perc["sum"] / n_levels, rel=1e-5)
 
 
 @pytest.mark.parametrize("switch", [{"embedder": False}, {"attn_adain": False}, {"style": False},

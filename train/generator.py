@@ -30,6 +30,7 @@ from tqdm import tqdm
 from crossview.checkpoint import TrainingCheckpointer, load_model, load_weights, save_model, write_json_atomic
 from crossview.data import open_pairs
 from crossview.data.pairs import tensor_to_image
+from crossview.losses import PERCEPTUAL_LEVELS
 from crossview.models.embedder import SAIG
 from crossview.presets import get_preset
 from crossview.runtime import (
@@ -229,6 +230,8 @@ HELPS = RUN_HELPS | {
     "diffaug": "DiffAug Color + Cutout on every image the discriminators see",
     "vgg16_weights": "VGG16 safetensors for the perceptual loss: a file, 'repo_id' or 'repo_id:filename'; "
                      "empty uses the frozen SAIG-S stem features",
+    "perceptual_levels": "eq. 8 over the feature levels: 'sum' (the shipped models) or 'mean' (lambda_perc "
+                         "then weights one level's worth)",
     "saig_s": "the frozen SAIG-S model folder (or hub repo id) that guides the generator",
     "embedder": "guide G with the frozen SAIG-S (--no-embedder: a trainable encoder instead, ablation i)",
     "attn_adain": "Attentional AdaIN (--no-attn-adain: plain AdaIN, ablation ii)",
@@ -243,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m train.generator", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add_dataclass_arguments(p, GeneratorTrainConfig, HELPS,
-                            {"direction": ["a2g", "g2a"], "preset": ["paper", "demo", "tiny"]})
+                            {"direction": ["a2g", "g2a"], "preset": ["paper", "demo", "tiny"],
+                             "perceptual_levels": list(PERCEPTUAL_LEVELS)})
     return p
 
 
