@@ -265,9 +265,10 @@ if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # our
   D=${STAGE#equal-minutes-}  # from scratch, equal CPU minutes
   LEVELS=${PERCEPTUAL_LEVELS:-sum} SEED=${SEED:-0}
   # Tags are empty for the defaults, so the first runs' file names stay as they were.
-  LTAG=$([[ $LEVELS == sum ]] || echo "-$LEVELS") STAG=$([[ $SEED == 0 ]] || echo "-seed$SEED")
+  LTAG= STAG= LNAME= SNAME=
+  [[ $LEVELS == sum ]] || { LTAG=-$LEVELS; LNAME=" ($LEVELS)"; }
+  [[ $SEED == 0 ]] || { STAG=-seed$SEED; SNAME=", seed $SEED"; }
   OURS=ours$LTAG$STAG-$D P2P_RUN=p2p$STAG-$D P2P_NAME=pix2pix$STAG-$D FIG=runs/figures/equal-minutes$LTAG$STAG-$D
-  NAME="ours$([[ $LEVELS == sum ]] || echo " ($LEVELS)")$([[ $SEED == 0 ]] || echo ", seed $SEED")"
   EQ="--direction $D --data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 10
       --sample-every 250 --checkpoint-every 50 --max-minutes ${MINUTES:-45} --resume --seed $SEED"
   python -m train.generator $EQ --perceptual-levels "$LEVELS" --out runs/eqmin-$OURS > runs/eqmin-$OURS.stdout 2>&1 &
@@ -276,10 +277,10 @@ if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # our
   python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$D runs/eqmin-$OURS/generator \
     --out runs/pipelines/eqmin-$OURS
   mkdir -p runs/eval-equal-minutes
-  python -m train.evaluate --model runs/pipelines/eqmin-$OURS --direction $D $TEST --name "$NAME" \
+  python -m train.evaluate --model runs/pipelines/eqmin-$OURS --direction $D $TEST --name "ours$LNAME$SNAME" \
     --out runs/eval-equal-minutes/$OURS.json &
   python -m train.evaluate --model runs/eqmin-$P2P_RUN/generator --baseline pix2pix --direction $D $TEST \
-    --name "Pix2Pix (fixed)$([[ $SEED == 0 ]] || echo ", seed $SEED")" --out runs/eval-equal-minutes/$P2P_NAME.json &
+    --name "Pix2Pix (fixed)$SNAME" --out runs/eval-equal-minutes/$P2P_NAME.json &
   wait_all
   python -m train.evaluate --markdown runs/eval-equal-minutes/{$OURS,$P2P_NAME}.json
   python -m train.figures --data data/synthcity-test --model runs/pipelines/eqmin-$OURS \
