@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything behind RESULTS.md and the shipped checkpoints, stage by stage:
 #   scripts/reproduce_demo.sh data|train|ship|evaluate|equal-steps|figures   (default: all but equal-steps)
-#   scripts/reproduce_demo.sh continue-a2g                                   (on its own)
+#   scripts/reproduce_demo.sh continue-a2g                                   (on its own, as every stage below)
 #   scripts/reproduce_demo.sh leg4-evaluator   Table 4's SAIG-D (commit 219cd95) into runs/saig-d-leg4
 # Two routes, chosen with ROUTE:
 #   gpu (default) the shipped models: on one GPU (an H100 here), ours and Pix2Pix in both directions and the two
@@ -40,6 +40,10 @@
 #                 every shipped model) into runs/eqmin-ours-mean-<direction>, scored as ours-mean-<direction>.json,
 #                 figures in runs/figures/equal-minutes-mean-<direction>/; the Pix2Pix run is reused if finished.
 #                 SEED=1 (default 0) trains both methods with that seed into runs/eqmin-{ours,p2p}-seed1-<direction>.
+#   ablations-a2g the ablations w/o Attn-AdaIN and w/o embedder (ABLATIONS, default both: no-attn-adain
+#                 no-embedder), a2g, trained as equal-minutes-a2g trains ours, for exactly the steps of ours' run of
+#                 the same SEED (default 0; run that stage first), side by side; scored by the shipped SAIG-D into
+#                 runs/eval-equal-minutes/<ablation>[-seed<SEED>]-a2g.json.
 # Environment: ROUTE, MINUTES, SAIG_EPOCHS (default 30), RENDER_WORKERS (default: all cores), EVALUATOR (the
 #   SAIG-D folder for R@1 and FID-SAIG; default assets/checkpoints/saig-d, whose scores go to $R/eval/; another
 #   evaluator's go to $R/eval-<its folder name>/, e.g. runs/gpu/eval-saig-d-leg4/).
@@ -261,6 +265,10 @@ if [[ $STAGE == pix2pix-fix ]]; then  # flawed (one mixed D call) against fixed 
   python -m train.evaluate --markdown runs/eval-pix2pix-fix/{ours-g2a-loan1,separate-g2a-4821}.json
 fi
 
+# From scratch on the 36k set, one thread each: the equal-minutes and ablations-a2g stages.
+SCRATCH="--data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 10 --sample-every 250
+         --checkpoint-every 50 --resume"
+
 if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # ours against the fixed Pix2Pix
   D=${STAGE#equal-minutes-}  # from scratch, equal CPU minutes
   LEVELS=${PERCEPTUAL_LEVELS:-sum} SEED=${SEED:-0}
@@ -269,8 +277,7 @@ if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # our
   [[ $LEVELS == sum ]] || { LTAG=-$LEVELS; LNAME=" ($LEVELS)"; }
   [[ $SEED == 0 ]] || { STAG=-seed$SEED; SNAME=", seed $SEED"; }
   OURS=ours$LTAG$STAG-$D P2P_RUN=p2p$STAG-$D P2P_NAME=pix2pix$STAG-$D FIG=runs/figures/equal-minutes$LTAG$STAG-$D
-  EQ="--direction $D --data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 10
-      --sample-every 250 --checkpoint-every 50 --max-minutes ${MINUTES:-45} --resume --seed $SEED"
+  EQ="--direction $D $SCRATCH --max-minutes ${MINUTES:-45} --seed $SEED"
   python -m train.generator $EQ --perceptual-levels "$LEVELS" --out runs/eqmin-$OURS > runs/eqmin-$OURS.stdout 2>&1 &
   python -m train.pix2pix $EQ --out runs/eqmin-$P2P_RUN >> runs/eqmin-$P2P_RUN.stdout 2>&1 &  # finished: stops at once
   wait_all
@@ -286,6 +293,28 @@ if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # our
   python -m train.figures --data data/synthcity-test --model runs/pipelines/eqmin-$OURS \
     --pix2pix $D=runs/eqmin-$P2P_RUN/generator --runs $OURS=runs/eqmin-$OURS $P2P_NAME=runs/eqmin-$P2P_RUN \
     --out $FIG
+fi
+
+if [[ $STAGE == ablations-a2g ]]; then  # Table 4 at the steps of ours' equal-minutes a2g run of the same seed
+  SEED=${SEED:-0} STAG=
+  [[ $SEED == 0 ]] || STAG=-seed$SEED
+  OURS=ours$STAG-a2g
+  STEPS=$(python -c "import json; print(json.load(open('runs/eqmin-$OURS/checkpoints/latest.json'))['step'])")
+  ABLATIONS=${ABLATIONS:-no-attn-adain no-embedder}
+  for abl in $ABLATIONS; do
+    python -m train.generator --direction a2g --$abl $SCRATCH --max-steps "$STEPS" --seed $SEED \
+      --out runs/eqmin-$abl$STAG-a2g >> runs/eqmin-$abl$STAG-a2g.stdout 2>&1 &
+  done
+  wait_all
+  for abl in $ABLATIONS; do
+    python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g runs/eqmin-$abl$STAG-a2g/generator \
+      --out runs/pipelines/eqmin-$abl$STAG-a2g
+    python -m train.evaluate --model runs/pipelines/eqmin-$abl$STAG-a2g --direction a2g $TEST \
+      --name "$([[ $abl == no-attn-adain ]] && echo w/o Attn-AdaIN || echo w/o embedder)${STAG:+, seed $SEED}" --out runs/eval-equal-minutes/$abl$STAG-a2g.json &
+  done
+  wait_all
+  python -m train.evaluate --markdown runs/eval-equal-minutes/$OURS.json \
+    $(for abl in $ABLATIONS; do echo runs/eval-equal-minutes/$abl$STAG-a2g.json; done)
 fi
 
 if [[ $STAGE == all || $STAGE == figures ]]; then
