@@ -265,17 +265,17 @@ if [[ $STAGE == pix2pix-fix ]]; then  # flawed (one mixed D call) against fixed 
   python -m train.evaluate --markdown runs/eval-pix2pix-fix/{ours-g2a-loan1,separate-g2a-4821}.json
 fi
 
-# From scratch on the 36k set, one thread each: the equal-minutes and ablations-a2g stages.
+# From scratch on the 36k set, one thread each: the equal-minutes and ablations-a2g stages. The training seed's
+# tag is empty for seed 0, so the first runs' file names stay as they were.
 SCRATCH="--data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 10 --sample-every 250
          --checkpoint-every 50 --resume"
+SEED=${SEED:-0} STAG= SNAME=
+[[ $SEED == 0 ]] || { STAG=-seed$SEED; SNAME=", seed $SEED"; }
 
 if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # ours against the fixed Pix2Pix
   D=${STAGE#equal-minutes-}  # from scratch, equal CPU minutes
-  LEVELS=${PERCEPTUAL_LEVELS:-sum} SEED=${SEED:-0}
-  # Tags are empty for the defaults, so the first runs' file names stay as they were.
-  LTAG= STAG= LNAME= SNAME=
+  LEVELS=${PERCEPTUAL_LEVELS:-sum} LTAG= LNAME=  # the tag is empty for the default, as the seed's
   [[ $LEVELS == sum ]] || { LTAG=-$LEVELS; LNAME=" ($LEVELS)"; }
-  [[ $SEED == 0 ]] || { STAG=-seed$SEED; SNAME=", seed $SEED"; }
   OURS=ours$LTAG$STAG-$D P2P_RUN=p2p$STAG-$D P2P_NAME=pix2pix$STAG-$D FIG=runs/figures/equal-minutes$LTAG$STAG-$D
   EQ="--direction $D $SCRATCH --max-minutes ${MINUTES:-45} --seed $SEED"
   python -m train.generator $EQ --perceptual-levels "$LEVELS" --out runs/eqmin-$OURS > runs/eqmin-$OURS.stdout 2>&1 &
@@ -296,8 +296,6 @@ if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # our
 fi
 
 if [[ $STAGE == ablations-a2g ]]; then  # Table 4 at the steps of ours' equal-minutes a2g run of the same seed
-  SEED=${SEED:-0} STAG=
-  [[ $SEED == 0 ]] || STAG=-seed$SEED
   OURS=ours$STAG-a2g
   STEPS=$(python -c "import json; print(json.load(open('runs/eqmin-$OURS/checkpoints/latest.json'))['step'])")
   ABLATIONS=${ABLATIONS:-no-attn-adain no-embedder}
@@ -307,10 +305,12 @@ if [[ $STAGE == ablations-a2g ]]; then  # Table 4 at the steps of ours' equal-mi
   done
   wait_all
   for abl in $ABLATIONS; do
+    name="w/o embedder$SNAME"
+    [[ $abl == no-attn-adain ]] && name="w/o Attn-AdaIN$SNAME"
     python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g runs/eqmin-$abl$STAG-a2g/generator \
       --out runs/pipelines/eqmin-$abl$STAG-a2g
-    python -m train.evaluate --model runs/pipelines/eqmin-$abl$STAG-a2g --direction a2g $TEST \
-      --name "$([[ $abl == no-attn-adain ]] && echo w/o Attn-AdaIN || echo w/o embedder)${STAG:+, seed $SEED}" --out runs/eval-equal-minutes/$abl$STAG-a2g.json &
+    python -m train.evaluate --model runs/pipelines/eqmin-$abl$STAG-a2g --direction a2g $TEST --name "$name" \
+      --out runs/eval-equal-minutes/$abl$STAG-a2g.json &
   done
   wait_all
   python -m train.evaluate --markdown runs/eval-equal-minutes/$OURS.json \
