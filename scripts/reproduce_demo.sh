@@ -71,6 +71,9 @@ wait_for() {  # PID...: waits for each; fails if any of them failed, so a crashe
   (( ! failed )) || { echo "a background run failed: see its .stdout log" >&2; return 1; }
 }
 wait_all() { wait_for $(jobs -p); }  # every background job of this shell
+steps_done() {  # RUN_DIR: the step of the run's latest checkpoint
+  python -c "import json, sys; print(json.load(open(sys.argv[1] + '/checkpoints/latest.json'))['step'])" "$1"
+}
 checkpoint_from_git() {  # COMMIT MODEL DEST: assets/checkpoints/MODEL as COMMIT had it, into the folder DEST
   local f; mkdir -p "$3"
   for f in config.json model.safetensors; do git show "$1:assets/checkpoints/$2/$f" > "$3/$f"; done
@@ -111,7 +114,7 @@ if [[ $STAGE == all || $STAGE == train ]]; then
       run p2p-$d python -m train.pix2pix --direction $d $COMMON --max-minutes $minutes &
       wait_all
     done
-    STEPS=$(python -c "import json; print(json.load(open('$R/gen-a2g/checkpoints/latest.json'))['step'])")
+    STEPS=$(steps_done $R/gen-a2g)
     run abl-no-attn-a2g python -m train.generator --direction a2g --no-attn-adain $COMMON --max-steps "$STEPS" &
     run abl-no-embedder-a2g python -m train.generator --direction a2g --no-embedder $COMMON --max-steps "$STEPS" &
     wait_all
@@ -297,24 +300,25 @@ fi
 
 if [[ $STAGE == ablations-a2g ]]; then  # Table 4 at the steps of ours' equal-minutes a2g run of the same seed
   OURS=ours$STAG-a2g
-  STEPS=$(python -c "import json; print(json.load(open('runs/eqmin-$OURS/checkpoints/latest.json'))['step'])")
+  STEPS=$(steps_done runs/eqmin-$OURS)
   ABLATIONS=${ABLATIONS:-no-attn-adain no-embedder}
   for abl in $ABLATIONS; do
     python -m train.generator --direction a2g --$abl $SCRATCH --max-steps "$STEPS" --seed $SEED \
       --out runs/eqmin-$abl$STAG-a2g >> runs/eqmin-$abl$STAG-a2g.stdout 2>&1 &
   done
   wait_all
+  SCORES=(runs/eval-equal-minutes/$OURS.json)
   for abl in $ABLATIONS; do
-    name="w/o embedder$SNAME"
+    out=runs/eval-equal-minutes/$abl$STAG-a2g.json name="w/o embedder$SNAME"
     [[ $abl == no-attn-adain ]] && name="w/o Attn-AdaIN$SNAME"
     python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g runs/eqmin-$abl$STAG-a2g/generator \
       --out runs/pipelines/eqmin-$abl$STAG-a2g
     python -m train.evaluate --model runs/pipelines/eqmin-$abl$STAG-a2g --direction a2g $TEST --name "$name" \
-      --out runs/eval-equal-minutes/$abl$STAG-a2g.json &
+      --out $out &
+    SCORES+=($out)
   done
   wait_all
-  python -m train.evaluate --markdown runs/eval-equal-minutes/$OURS.json \
-    $(for abl in $ABLATIONS; do echo runs/eval-equal-minutes/$abl$STAG-a2g.json; done)
+  python -m train.evaluate --markdown "${SCORES[@]}"
 fi
 
 if [[ $STAGE == all || $STAGE == figures ]]; then
