@@ -209,6 +209,11 @@ def test_perceptual_levels_option_reaches_the_step():
     assert perc["mean"] == pytest.approx(perc["sum"] / n_levels, rel=1e-5)
 
 
+def test_unknown_perceptual_levels_fail_at_construction():
+    with pytest.raises(ValueError, match="perceptual_levels"):
+        tiny_trainer("a2g", perceptual_levels="max")
+
+
 @pytest.mark.parametrize("switch", [{"embedder": False}, {"attn_adain": False}, {"style": False},
                                     {"retrieval": False}, {"same_structure": True}, {"coarse_d": False},
                                     {"diffaug": False}])
