@@ -281,8 +281,6 @@ class Pix2PixTrainer:
 
         if cfg.direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {sorted(DIRECTIONS)}, got {cfg.direction!r}")
-        if cfg.perceptual_levels not in PERCEPTUAL_LEVELS:  # here, not at the first step after minutes of setup
-            raise ValueError(f"perceptual_levels must be one of {PERCEPTUAL_LEVELS}, got {cfg.perceptual_levels!r}")
         self.cfg, self.device = cfg, torch.device(device)
         self.source_view, self.target_view = DIRECTIONS[cfg.direction]
         p = get_preset(cfg.preset)
