@@ -40,6 +40,8 @@
 #                 every shipped model) into runs/eqmin-ours-mean-<direction>, scored as ours-mean-<direction>.json,
 #                 figures in runs/figures/equal-minutes-mean-<direction>/; the Pix2Pix run is reused if finished.
 #                 SEED=1 (default 0) trains both methods with that seed into runs/eqmin-{ours,p2p}-seed1-<direction>.
+#                 Another MINUTES than 45, e.g. 90, trains into runs/eqmin-{ours,p2p}[-seed<SEED>]-90min-<direction>,
+#                 going on from the 45-minute runs where those exist (the budget counts over resumes).
 #   ablations-a2g the ablations w/o Attn-AdaIN and w/o embedder (ABLATIONS, default both: no-attn-adain
 #                 no-embedder), a2g, trained as equal-minutes-a2g trains ours, for exactly the steps of ours' run of
 #                 the same SEED (default 0; run that stage first), side by side; scored by the shipped SAIG-D into
@@ -279,18 +281,26 @@ if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # our
   D=${STAGE#equal-minutes-}  # from scratch, equal CPU minutes
   LEVELS=${PERCEPTUAL_LEVELS:-sum} LTAG= LNAME=  # the tag is empty for the default, as the seed's
   [[ $LEVELS == sum ]] || { LTAG=-$LEVELS; LNAME=" ($LEVELS)"; }
-  OURS=ours$LTAG$STAG-$D P2P_RUN=p2p$STAG-$D P2P_NAME=pix2pix$STAG-$D FIG=runs/figures/equal-minutes$LTAG$STAG-$D
-  EQ="--direction $D $SCRATCH --max-minutes ${MINUTES:-45} --seed $SEED"
+  MINUTES=${MINUTES:-45} MTAG= MNAME=  # and for the 45-minute budget
+  [[ $MINUTES == 45 ]] || { MTAG=-${MINUTES}min; MNAME=", $MINUTES min"; }
+  OURS=ours$LTAG$STAG$MTAG-$D P2P_RUN=p2p$STAG$MTAG-$D P2P_NAME=pix2pix$STAG$MTAG-$D
+  FIG=runs/figures/equal-minutes$LTAG$STAG$MTAG-$D
+  if [[ -n $MTAG ]]; then  # a longer budget goes on from the 45-minute runs (copied: their scores stay reproducible)
+    for run in ours$LTAG$STAG p2p$STAG; do
+      [[ -d runs/eqmin-$run$MTAG-$D || ! -d runs/eqmin-$run-$D ]] || cp -r runs/eqmin-$run-$D runs/eqmin-$run$MTAG-$D
+    done
+  fi
+  EQ="--direction $D $SCRATCH --max-minutes $MINUTES --seed $SEED"
   python -m train.generator $EQ --perceptual-levels "$LEVELS" --out runs/eqmin-$OURS > runs/eqmin-$OURS.stdout 2>&1 &
   python -m train.pix2pix $EQ --out runs/eqmin-$P2P_RUN >> runs/eqmin-$P2P_RUN.stdout 2>&1 &  # finished: stops at once
   wait_all
   python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$D runs/eqmin-$OURS/generator \
     --out runs/pipelines/eqmin-$OURS
   mkdir -p runs/eval-equal-minutes
-  python -m train.evaluate --model runs/pipelines/eqmin-$OURS --direction $D $TEST --name "ours$LNAME$SNAME" \
+  python -m train.evaluate --model runs/pipelines/eqmin-$OURS --direction $D $TEST --name "ours$LNAME$SNAME$MNAME" \
     --out runs/eval-equal-minutes/$OURS.json &
   python -m train.evaluate --model runs/eqmin-$P2P_RUN/generator --baseline pix2pix --direction $D $TEST \
-    --name "Pix2Pix (fixed)$SNAME" --out runs/eval-equal-minutes/$P2P_NAME.json &
+    --name "Pix2Pix (fixed)$SNAME$MNAME" --out runs/eval-equal-minutes/$P2P_NAME.json &
   wait_all
   python -m train.evaluate --markdown runs/eval-equal-minutes/{$OURS,$P2P_NAME}.json
   python -m train.figures --data data/synthcity-test --model runs/pipelines/eqmin-$OURS \
