@@ -281,7 +281,7 @@ if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # our
   D=${STAGE#equal-minutes-}  # from scratch, equal CPU minutes
   LEVELS=${PERCEPTUAL_LEVELS:-sum} LTAG= LNAME=  # the tag is empty for the default, as the seed's
   [[ $LEVELS == sum ]] || { LTAG=-$LEVELS; LNAME=" ($LEVELS)"; }
-  MINUTES=${MINUTES:-45} MTAG= MNAME=  # and for the 45-minute budget
+  MINUTES=${MINUTES:-45} MTAG= MNAME=  # empty for 45 minutes, so the first runs keep their names
   [[ $MINUTES == 45 ]] || { MTAG=-${MINUTES}min; MNAME=", $MINUTES min"; }
   OURS=ours$LTAG$STAG$MTAG-$D P2P_RUN=p2p$STAG$MTAG-$D P2P_NAME=pix2pix$STAG$MTAG-$D
   FIG=runs/figures/equal-minutes$LTAG$STAG$MTAG-$D
