@@ -87,6 +87,11 @@ class LossWeights:
 PERCEPTUAL_LEVELS = ("sum", "mean")
 
 
+def check_perceptual_levels(levels: str) -> None:
+    if levels not in PERCEPTUAL_LEVELS:
+        raise ValueError(f"perceptual_levels must be one of {PERCEPTUAL_LEVELS}, got {levels!r}")
+
+
 def perceptual(features_target: list[torch.Tensor], features_output: list[torch.Tensor],
                levels: str = "sum") -> torch.Tensor:
     """Eq. 8: || phi(X_t) - phi(X_r) ||_1, the mean absolute difference per feature level, over the levels.
@@ -94,7 +99,6 @@ def perceptual(features_target: list[torch.Tensor], features_output: list[torch.
     Eq. 8 has one feature map phi; with several levels, ``levels="sum"`` adds them (so lambda_perc weights
     len(levels) terms of phi's size) and ``levels="mean"`` averages them (lambda_perc weights one).
     """
-    if levels not in PERCEPTUAL_LEVELS:
-        raise ValueError(f"levels must be one of {PERCEPTUAL_LEVELS}, got {levels!r}")
+    check_perceptual_levels(levels)
     total = sum((t - o).abs().mean() for t, o in zip(features_target, features_output, strict=True))
     return total / len(features_target) if levels == "mean" else total

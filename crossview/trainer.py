@@ -24,8 +24,8 @@ from torch import nn
 
 from crossview.augment import diff_augment
 from crossview.losses import (
-    PERCEPTUAL_LEVELS,
     LossWeights,
+    check_perceptual_levels,
     d_hinge,
     diversity,
     g_adversarial,
@@ -115,8 +115,7 @@ class GANTrainer:
     def __init__(self, cfg: GANConfig, saig: SAIG, device: torch.device | str = "cpu"):
         if cfg.direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {sorted(DIRECTIONS)}, got {cfg.direction!r}")
-        if cfg.perceptual_levels not in PERCEPTUAL_LEVELS:  # here, not at the first step after minutes of setup
-            raise ValueError(f"perceptual_levels must be one of {PERCEPTUAL_LEVELS}, got {cfg.perceptual_levels!r}")
+        check_perceptual_levels(cfg.perceptual_levels)  # here too, not at the first step after minutes of setup
         self.cfg, self.device = cfg, torch.device(device)
         self.source_view, self.target_view = DIRECTIONS[cfg.direction]
         self.saig = saig.to(self.device).eval().requires_grad_(False)

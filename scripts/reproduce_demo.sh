@@ -287,7 +287,9 @@ if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # our
   FIG=runs/figures/equal-minutes$LTAG$STAG$MTAG-$D
   if [[ -n $MTAG ]]; then  # a longer budget goes on from the 45-minute runs (copied: their scores stay reproducible)
     for run in ours$LTAG$STAG p2p$STAG; do
-      [[ -d runs/eqmin-$run$MTAG-$D || ! -d runs/eqmin-$run-$D ]] || cp -r runs/eqmin-$run-$D runs/eqmin-$run$MTAG-$D
+      if [[ -d runs/eqmin-$run-$D && ! -d runs/eqmin-$run$MTAG-$D ]]; then
+        cp -r runs/eqmin-$run-$D runs/eqmin-$run$MTAG-$D
+      fi
     done
   fi
   EQ="--direction $D $SCRATCH --max-minutes $MINUTES --seed $SEED"
