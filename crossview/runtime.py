@@ -59,7 +59,10 @@ def setup_distributed(device: torch.device) -> Distributed:
 
 
 def cleanup_distributed(d: Distributed) -> None:
+    """Leave the process group together: rank 0 saves and evaluates after the last step while the others are
+    done, and a rank that tore down its gloo connections meanwhile was once seen to abort at exit (SIGABRT)."""
     if d.enabled and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
