@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -82,6 +83,24 @@ class LossWeights:
     id: float = 10.0
     div: float = 0.1
     div_every: int = 4
+
+
+def binomial_blur(x: torch.Tensor, taps: int) -> torch.Tensor:
+    """A fixed separable low-pass: the normalised binomial kernel of ``taps`` (3: [1, 2, 1] / 4, 5:
+    [1, 4, 6, 4, 1] / 16) along each axis of N x C x H x W, reflect-padded; 0 or 1 tap returns x.
+
+    Its response is cos(pi f)^(taps - 1) at f cycles per pixel: zero at the Nyquist frequency (f = 1/2),
+    1/2 (3 taps) or 1/4 (5 taps) at f = 1/4. The blur is its own adjoint, so a loss computed on blurred
+    images passes the generator a gradient with the same response: none of it at a 2-pixel period.
+    """
+    if taps <= 1:
+        return x
+    row = torch.tensor([math.comb(taps - 1, k) for k in range(taps)], dtype=x.dtype, device=x.device)
+    row = row / row.sum()
+    c, pad = x.shape[1], taps // 2
+    x = F.pad(x, (pad, pad, pad, pad), mode="reflect")
+    x = F.conv2d(x, row.view(1, 1, 1, taps).expand(c, 1, 1, taps), groups=c)
+    return F.conv2d(x, row.view(1, 1, taps, 1).expand(c, 1, taps, 1), groups=c)
 
 
 PERCEPTUAL_LEVELS = ("sum", "mean")

@@ -12,7 +12,16 @@ from safetensors.torch import load_file, save_file
 from crossview.augment import diff_augment
 from crossview.checkpoint import CheckpointError
 from crossview.data import PairsFolder
-from crossview.losses import d_hinge, diversity, g_adversarial, identity, perceptual, reconstruction
+from crossview.losses import (
+    LossWeights,
+    binomial_blur,
+    d_hinge,
+    diversity,
+    g_adversarial,
+    identity,
+    perceptual,
+    reconstruction,
+)
 from crossview.models.attn_adain import AttentionalAdaIN
 from crossview.models.discriminator import OneWayDiscriminator
 from crossview.models.embedder import SAIG, ConvStem
@@ -20,6 +29,7 @@ from crossview.models.generator import Generator, sn_conv, upsample, upsample_co
 from crossview.models.vgg import VGG16Features, load_vgg16
 from crossview.trainer import GANConfig, GANTrainer, build_generator, frozen
 from tests.test_embedder import _run
+from train.loss_gradients import high_frequency_share, loss_gradients
 
 
 def manual_instance_norm(x, eps=1e-5):
@@ -212,6 +222,61 @@ def test_perceptual_levels_option_reaches_the_step():
 def test_unknown_perceptual_levels_fail_at_construction():
     with pytest.raises(ValueError, match="perceptual_levels"):
         tiny_trainer("a2g", perceptual_levels="max")
+
+
+def checkerboard(h: int, w: int) -> torch.Tensor:
+    rows, cols = torch.meshgrid(torch.arange(float(h)), torch.arange(float(w)), indexing="ij")
+    return ((rows + cols) % 2 * 2 - 1).expand(1, 3, h, w)
+
+
+@pytest.mark.parametrize("taps", [3, 5])
+def test_binomial_blur_keeps_constants_and_removes_a_2_pixel_checkerboard(taps):
+    flat = torch.full((1, 3, 8, 12), 0.3)
+    assert torch.allclose(binomial_blur(flat, taps), flat)
+    assert binomial_blur(checkerboard(8, 12), taps).abs().max() < 1e-6  # borders too (reflect padding)
+    x = torch.rand(1, 3, 8, 12)
+    assert torch.equal(binomial_blur(x, 0), x)
+
+
+def test_feature_blur_hides_a_checkerboard_from_the_feature_losses():
+    """With --feature-blur 5, a 2-pixel checkerboard added to X_t changes neither eq. 8 nor eq. 9; without, it does."""
+    torch.manual_seed(0)
+    source, target = torch.rand(3, 3, 32, 32) * 2 - 1, torch.rand(3, 3, 16, 64) * 1.6 - 0.8
+    gridded = target + 0.2 * checkerboard(16, 64)
+    for taps in (0, 5):
+        logs = []
+        for tgt in (target, gridded):
+            trainer = tiny_trainer("a2g", feature_blur=taps)
+            torch.manual_seed(1)
+            logs.append(trainer.train_step(source, tgt, step=1))
+        same = [logs[0][k] == pytest.approx(logs[1][k], rel=1e-4) for k in ("perceptual", "identity")]
+        assert same == ([True, True] if taps else [False, False])
+
+
+@pytest.mark.parametrize("taps", [2, 4, -1])
+def test_feature_blur_needs_an_odd_number_of_taps(taps):
+    with pytest.raises(ValueError, match="feature_blur"):
+        tiny_trainer("a2g", feature_blur=taps)
+
+
+def test_high_frequency_share_tells_a_grid_from_a_smooth_image():
+    cols = torch.arange(32.0)
+    wave = torch.sin(2 * math.pi * cols / 16).expand(1, 3, 32, 32)  # one cycle per 16 px, periodic in 32
+    assert high_frequency_share(checkerboard(32, 32)) == pytest.approx(1.0)
+    assert high_frequency_share(wave) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_loss_gradients_reports_every_term_and_lambda_scales_it():
+    trainer = tiny_trainer("a2g")
+    source, target = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 16, 64) * 2 - 1
+    grads = loss_gradients(trainer.G.eval(), trainer.saig, source, target, "a2g")
+    assert set(grads) == {"synthesized image", "real image", "l1", "perceptual", "identity"}
+    for term in ("l1", "perceptual", "identity"):
+        assert grads[term]["mean_abs"] > 0 and 0 <= grads[term]["high_frequency_share"] <= 1
+    # L1's gradient is sign(X_r - X_t) * lambda / numel: its mean magnitude is known exactly.
+    assert grads["l1"]["mean_abs"] == pytest.approx(50.0 / target.numel(), rel=1e-4)
+    halved = loss_gradients(trainer.G, trainer.saig, source, target, "a2g", weights=LossWeights(perc=25.0))
+    assert halved["perceptual"]["mean_abs"] == pytest.approx(grads["perceptual"]["mean_abs"] / 2, rel=1e-5)
 
 
 @pytest.mark.parametrize("switch", [{"embedder": False}, {"attn_adain": False}, {"style": False},

@@ -232,6 +232,9 @@ HELPS = RUN_HELPS | {
                      "empty uses the frozen SAIG-S stem features",
     "perceptual_levels": "eq. 8 over the feature levels: 'sum' (the shipped models) or 'mean' (lambda_perc "
                          "then weights one level's worth)",
+    "feature_blur": "binomial low-pass of this many taps (odd, >= 3; 0: none, as the shipped models) on every "
+                    "image the perceptual and identity losses (eq. 8, 9) embed: their gradient then has no "
+                    "power at 2-pixel periods, where it drew a fine colour grid (RESULTS.md)",
     "saig_s": "the frozen SAIG-S model folder (or hub repo id) that guides the generator",
     "embedder": "guide G with the frozen SAIG-S (--no-embedder: a trainable encoder instead, ablation i)",
     "attn_adain": "Attentional AdaIN (--no-attn-adain: plain AdaIN, ablation ii)",
