@@ -39,8 +39,8 @@
 #                 PERCEPTUAL_LEVELS=mean trains ours with eq. 8 averaged over the stem levels (default sum, as
 #                 every shipped model) into runs/eqmin-ours-mean-<direction>, scored as ours-mean-<direction>.json,
 #                 figures in runs/figures/equal-minutes-mean-<direction>/; the Pix2Pix run is reused if finished.
-#                 LAMBDA_PERC=0 (default 50) trains ours without eq. 8, FEATURE_BLUR=5 (default 0) with
-#                 --feature-blur 5, the same way, as runs/eqmin-ours-perc0-* and runs/eqmin-ours-blur5-*.
+#                 FEATURE_BLUR=5 (default 0) trains ours with --feature-blur 5 the same way, into
+#                 runs/eqmin-ours-blur5-*, scored as ours-blur5-*.json, figures in runs/figures/equal-minutes-blur5-*.
 #                 SEED=1 (default 0) trains both methods with that seed into runs/eqmin-{ours,p2p}-seed1-<direction>.
 #                 Another MINUTES than 45, e.g. 90, trains into runs/eqmin-{ours,p2p}[-seed<SEED>]-90min-<direction>,
 #                 going on from the 45-minute runs where those exist (the budget counts over resumes).
@@ -283,8 +283,6 @@ if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # our
   D=${STAGE#equal-minutes-}  # from scratch, equal CPU minutes
   LEVELS=${PERCEPTUAL_LEVELS:-sum} LTAG= LNAME=  # the tag is empty for the default, as the seed's
   [[ $LEVELS == sum ]] || { LTAG=-$LEVELS; LNAME=" ($LEVELS)"; }
-  PERC=${LAMBDA_PERC:-50}  # eq. 8's weight; the tag is empty for the default (50, the paper's), as above
-  [[ $PERC == 50 ]] || { LTAG=$LTAG-perc$PERC; LNAME="$LNAME (λ_perc $PERC)"; }
   BLUR=${FEATURE_BLUR:-0}  # --feature-blur's taps; the tag is empty for the default (0, no blur)
   [[ $BLUR == 0 ]] || { LTAG=$LTAG-blur$BLUR; LNAME="$LNAME (feature blur $BLUR)"; }
   MINUTES=${MINUTES:-45} MTAG= MNAME=  # empty for 45 minutes, so the first runs keep their names
@@ -299,7 +297,7 @@ if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # our
     done
   fi
   EQ="--direction $D $SCRATCH --max-minutes $MINUTES --seed $SEED"
-  python -m train.generator $EQ --perceptual-levels "$LEVELS" --lambda-perc "$PERC" --feature-blur "$BLUR" --out runs/eqmin-$OURS > runs/eqmin-$OURS.stdout 2>&1 &
+  python -m train.generator $EQ --perceptual-levels "$LEVELS" --feature-blur "$BLUR" --out runs/eqmin-$OURS > runs/eqmin-$OURS.stdout 2>&1 &
   python -m train.pix2pix $EQ --out runs/eqmin-$P2P_RUN >> runs/eqmin-$P2P_RUN.stdout 2>&1 &  # finished: stops at once
   wait_all
   python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$D runs/eqmin-$OURS/generator \

@@ -41,6 +41,7 @@ def loss_gradients(generator: Generator, saig: SAIG, source: torch.Tensor, targe
     """{term: {"mean_abs": ..., "high_frequency_share": ...}} for the weighted terms, and the images' shares."""
     weights = weights or LossWeights()  # the trainer's defaults (paper section 5.1)
     source_view, target_view = DIRECTIONS[direction]
+
     def branch(x: torch.Tensor, **kw):  # what the trainer's feature losses see (GANConfig.feature_blur)
         return saig.branch(target_view)(binomial_blur(x, feature_blur), **kw)
 
