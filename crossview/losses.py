@@ -85,15 +85,22 @@ class LossWeights:
     div_every: int = 4
 
 
+def check_blur_taps(taps: int) -> None:
+    """A binomial blur needs an odd number of taps (centred), or 0 for none."""
+    if taps and (taps < 3 or taps % 2 == 0):
+        raise ValueError(f"feature_blur must be 0 or an odd number of taps >= 3, got {taps}")
+
+
 def binomial_blur(x: torch.Tensor, taps: int) -> torch.Tensor:
     """A fixed separable low-pass: the normalised binomial kernel of ``taps`` (3: [1, 2, 1] / 4, 5:
-    [1, 4, 6, 4, 1] / 16) along each axis of N x C x H x W, reflect-padded; 0 or 1 tap returns x.
+    [1, 4, 6, 4, 1] / 16) along each axis of N x C x H x W, reflect-padded; 0 taps returns x.
 
     Its response is cos(pi f)^(taps - 1) at f cycles per pixel: zero at the Nyquist frequency (f = 1/2),
     1/2 (3 taps) or 1/4 (5 taps) at f = 1/4. The blur is its own adjoint, so a loss computed on blurred
     images passes the generator a gradient with the same response: none of it at a 2-pixel period.
     """
-    if taps <= 1:
+    check_blur_taps(taps)
+    if taps == 0:
         return x
     row = torch.tensor([math.comb(taps - 1, k) for k in range(taps)], dtype=x.dtype, device=x.device)
     row = row / row.sum()

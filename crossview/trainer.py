@@ -26,6 +26,7 @@ from crossview.augment import diff_augment
 from crossview.losses import (
     LossWeights,
     binomial_blur,
+    check_blur_taps,
     check_perceptual_levels,
     d_hinge,
     diversity,
@@ -118,8 +119,7 @@ class GANTrainer:
         if cfg.direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {sorted(DIRECTIONS)}, got {cfg.direction!r}")
         check_perceptual_levels(cfg.perceptual_levels)  # here too, not at the first step after minutes of setup
-        if cfg.feature_blur and (cfg.feature_blur < 3 or cfg.feature_blur % 2 == 0):
-            raise ValueError(f"feature_blur must be 0 or an odd number of taps >= 3, got {cfg.feature_blur}")
+        check_blur_taps(cfg.feature_blur)
         self.cfg, self.device = cfg, torch.device(device)
         self.source_view, self.target_view = DIRECTIONS[cfg.direction]
         self.saig = saig.to(self.device).eval().requires_grad_(False)

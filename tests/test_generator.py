@@ -257,6 +257,8 @@ def test_feature_blur_hides_a_checkerboard_from_the_feature_losses():
 def test_feature_blur_needs_an_odd_number_of_taps(taps):
     with pytest.raises(ValueError, match="feature_blur"):
         tiny_trainer("a2g", feature_blur=taps)
+    with pytest.raises(ValueError, match="feature_blur"):  # the blur itself, e.g. from train.loss_gradients
+        binomial_blur(torch.rand(1, 3, 8, 8), taps)
 
 
 def test_high_frequency_share_tells_a_grid_from_a_smooth_image():
