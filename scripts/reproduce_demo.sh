@@ -32,6 +32,11 @@
 #                 (Pix2Pix a2g's loan-1 steps) and is scored by the shipped SAIG-D. Last, the fixed trainer runs
 #                 g2a from scratch to 4,821 steps (Pix2Pix g2a's loan-1 steps), scored beside ours g2a's
 #                 loan-1 weights (commit 4c787cd) by the shipped SAIG-D.
+#   pix2pix-retrain  the fixed Pix2Pix trainer for as many steps of 16 as the shipped, flawed baselines took over
+#                 both GPU loans and the CPU stage (18,426 a2g, 16,014 g2a: their share of ours' GPU minutes), from
+#                 scratch on data/synthcity-36k, side by side on one thread each (about 5.5 hours; run the stage
+#                 again to go on). When both are done it scores them and the shipped demo by the shipped SAIG-D
+#                 into runs/eval-pix2pix-retrain/ and writes them, float16, to assets/checkpoints/pix2pix-<d>.
 #   equal-minutes-g2a, equal-minutes-a2g  ours and the fixed Pix2Pix in that direction, both with the cheaper
 #                 training step (README, Benchmarks), from scratch, side by side on one CPU thread each, for the same
 #                 MINUTES (default 45), batch 16, on data/synthcity-36k; scored by the shipped SAIG-D into
@@ -270,6 +275,27 @@ if [[ $STAGE == pix2pix-fix ]]; then  # flawed (one mixed D call) against fixed 
   python -m train.evaluate --model $OLD/assets/checkpoints/demo --direction g2a $TEST \
     --name "ours, loan 1" --out runs/eval-pix2pix-fix/ours-g2a-loan1.json
   python -m train.evaluate --markdown runs/eval-pix2pix-fix/{ours-g2a-loan1,separate-g2a-4821}.json
+fi
+
+if [[ $STAGE == pix2pix-retrain ]]; then  # the shipped baselines' steps again, with the fixed trainer
+  RETRAIN="--data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 25 --sample-every 1000
+           --checkpoint-every 250 --resume"
+  python -m train.pix2pix --direction a2g --max-steps 18426 $RETRAIN --out runs/p2p-retrain-a2g \
+    >> runs/p2p-retrain-a2g.stdout 2>&1 &
+  python -m train.pix2pix --direction g2a --max-steps 16014 $RETRAIN --out runs/p2p-retrain-g2a \
+    >> runs/p2p-retrain-g2a.stdout 2>&1 &
+  wait_all
+  SCORES=(runs/eval-pix2pix-retrain/ours.json)
+  mkdir -p runs/eval-pix2pix-retrain
+  python -m train.evaluate --model $DEMO $TEST --name ours --out ${SCORES[0]} &
+  for d in a2g g2a; do
+    python -m crossview.checkpoint runs/p2p-retrain-$d/generator $P2P-$d --fp16  # what the tables score
+    python -m train.evaluate --model $P2P-$d --baseline pix2pix $TEST --name "Pix2Pix (fixed)" \
+      --out runs/eval-pix2pix-retrain/pix2pix-$d.json &
+    SCORES+=(runs/eval-pix2pix-retrain/pix2pix-$d.json)
+  done
+  wait_all
+  python -m train.evaluate --markdown "${SCORES[@]}"
 fi
 
 # From scratch on the 36k set, one thread each: the equal-minutes and ablations-a2g stages. The training seed's
