@@ -36,7 +36,8 @@
 #                 both GPU loans and the CPU stage (18,426 a2g, 16,014 g2a: their share of ours' GPU minutes), from
 #                 scratch on data/synthcity-36k, side by side on one thread each (about 5.5 hours; run the stage
 #                 again to go on). When both are done it scores them and the shipped demo by the shipped SAIG-D
-#                 into runs/eval-pix2pix-retrain/ and writes them, float16, to assets/checkpoints/pix2pix-<d>.
+#                 into runs/eval-pix2pix-retrain/, writes them, float16, to assets/checkpoints/pix2pix-<d>, and
+#                 draws the qualitative grids and their curves into runs/figures/pix2pix-retrain/.
 #   equal-minutes-g2a, equal-minutes-a2g  ours and the fixed Pix2Pix in that direction, both with the cheaper
 #                 training step (README, Benchmarks), from scratch, side by side on one CPU thread each, for the same
 #                 MINUTES (default 45), batch 16, on data/synthcity-36k; scored by the shipped SAIG-D into
@@ -296,6 +297,8 @@ if [[ $STAGE == pix2pix-retrain ]]; then  # the shipped baselines' steps again, 
   done
   wait_all
   python -m train.evaluate --markdown "${SCORES[@]}"
+  python -m train.figures --data data/synthcity-test --model $DEMO --pix2pix a2g=$P2P-a2g g2a=$P2P-g2a \
+    --runs pix2pix-a2g=runs/p2p-retrain-a2g pix2pix-g2a=runs/p2p-retrain-g2a --out runs/figures/pix2pix-retrain
 fi
 
 # From scratch on the 36k set, one thread each: the equal-minutes and ablations-a2g stages. The training seed's
