@@ -33,7 +33,7 @@
 #                 g2a from scratch to 4,821 steps (Pix2Pix g2a's loan-1 steps), scored beside ours g2a's
 #                 loan-1 weights (commit 4c787cd) by the shipped SAIG-D.
 #   pix2pix-retrain  the fixed Pix2Pix trainer for as many steps of 16 as the shipped, flawed baselines took over
-#                 both GPU loans and the CPU stage (18,426 a2g, 16,014 g2a: their share of ours' GPU minutes), from
+#                 both GPU loans and the CPU stage (18,426 a2g, 16,014 g2a: what ours' minutes gave them), from
 #                 scratch on data/synthcity-36k, side by side on one thread each (about 5.5 hours; run the stage
 #                 again to go on). When both are done it scores them and the shipped demo by the shipped SAIG-D
 #                 into runs/eval-pix2pix-retrain/, writes them, float16, to assets/checkpoints/pix2pix-<d>, and
