@@ -35,9 +35,9 @@
 #   pix2pix-retrain  the fixed Pix2Pix trainer for as many steps of 16 as the shipped, flawed baselines took over
 #                 both GPU loans and the CPU stage (18,426 a2g, 16,014 g2a: what ours' minutes gave them), from
 #                 scratch on data/synthcity-36k, side by side on one thread each (about 5.5 hours; run the stage
-#                 again to go on). When both are done it scores them and the shipped demo by the shipped SAIG-D
-#                 into runs/eval-pix2pix-retrain/, writes them, float16, to assets/checkpoints/pix2pix-<d>, and
-#                 draws the qualitative grids and their curves into runs/figures/pix2pix-retrain/.
+#                 again to go on). When both are done it writes them, float16, to assets/checkpoints/pix2pix-<d>
+#                 and draws the qualitative grids and their curves into runs/figures/pix2pix-retrain/; then
+#                 `scripts/reproduce_demo.sh evaluate` scores them beside the shipped demo (Table 2).
 #   equal-minutes-g2a, equal-minutes-a2g  ours and the fixed Pix2Pix in that direction, both with the cheaper
 #                 training step (README, Benchmarks), from scratch, side by side on one CPU thread each, for the same
 #                 MINUTES (default 45), batch 16, on data/synthcity-36k; scored by the shipped SAIG-D into
@@ -73,6 +73,7 @@ case $ROUTE in
 esac
 mkdir -p "$R"
 EVAL_DIR=$R/eval${EVALUATOR:+-$(basename "$EVALUATOR")}  # one folder per evaluator: Table 2 and Table 4 never overwrite each other
+CPU36K="--data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --resume"  # the CPU stages' runs, one thread each
 
 run() { local name=$1; shift; "$@" --out "$R/$name" > "$R/$name.stdout" 2>&1; }  # logs beside the run folder
 wait_for() {  # PID...: waits for each; fails if any of them failed, so a crashed run stops the stage
@@ -243,8 +244,7 @@ if [[ $STAGE == pix2pix-fix ]]; then  # flawed (one mixed D call) against fixed 
   OLD=runs/pix2pix-4c787cd
   [[ -d $OLD ]] || git worktree add --detach $OLD 4c787cd
   ln -sfn "$PWD/data" $OLD/data
-  STEP_RUN="--data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 25 --sample-every 500
-            --checkpoint-every 50 --resume"  # plus --direction and --max-steps per run
+  STEP_RUN="$CPU36K --log-every 25 --sample-every 500 --checkpoint-every 50"  # plus --direction and --max-steps
   (cd $OLD && python -m train.pix2pix --direction a2g --max-steps 1001 $STEP_RUN --out "$OLDPWD/runs/ab-p2p-a2g-mixed" \
      > "$OLDPWD/runs/ab-p2p-a2g-mixed.stdout" 2>&1) &
   python -m train.pix2pix --direction a2g --max-steps 1001 $STEP_RUN --out runs/ab-p2p-a2g-separate \
@@ -279,32 +279,22 @@ if [[ $STAGE == pix2pix-fix ]]; then  # flawed (one mixed D call) against fixed 
 fi
 
 if [[ $STAGE == pix2pix-retrain ]]; then  # the shipped baselines' steps again, with the fixed trainer
-  RETRAIN="--data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 25 --sample-every 1000
-           --checkpoint-every 250 --resume"
+  RETRAIN="$CPU36K --log-every 25 --sample-every 1000 --checkpoint-every 250"
   python -m train.pix2pix --direction a2g --max-steps 18426 $RETRAIN --out runs/p2p-retrain-a2g \
     >> runs/p2p-retrain-a2g.stdout 2>&1 &
   python -m train.pix2pix --direction g2a --max-steps 16014 $RETRAIN --out runs/p2p-retrain-g2a \
     >> runs/p2p-retrain-g2a.stdout 2>&1 &
   wait_all
-  SCORES=(runs/eval-pix2pix-retrain/ours.json)
-  mkdir -p runs/eval-pix2pix-retrain
-  python -m train.evaluate --model $DEMO $TEST --name ours --out ${SCORES[0]} &
-  for d in a2g g2a; do
-    python -m crossview.checkpoint runs/p2p-retrain-$d/generator $P2P-$d --fp16  # what the tables score
-    python -m train.evaluate --model $P2P-$d --baseline pix2pix $TEST --name "Pix2Pix (fixed)" \
-      --out runs/eval-pix2pix-retrain/pix2pix-$d.json &
-    SCORES+=(runs/eval-pix2pix-retrain/pix2pix-$d.json)
+  for d in a2g g2a; do  # shipped as the evaluate stage scores them: float16 model folders
+    python -m crossview.checkpoint runs/p2p-retrain-$d/generator $P2P-$d --fp16
   done
-  wait_all
-  python -m train.evaluate --markdown "${SCORES[@]}"
   python -m train.figures --data data/synthcity-test --model $DEMO --pix2pix a2g=$P2P-a2g g2a=$P2P-g2a \
     --runs pix2pix-a2g=runs/p2p-retrain-a2g pix2pix-g2a=runs/p2p-retrain-g2a --out runs/figures/pix2pix-retrain
 fi
 
 # From scratch on the 36k set, one thread each: the equal-minutes and ablations-a2g stages. The training seed's
 # tag is empty for seed 0, so the first runs' file names stay as they were.
-SCRATCH="--data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 10 --sample-every 250
-         --checkpoint-every 50 --resume"
+SCRATCH="$CPU36K --log-every 10 --sample-every 250 --checkpoint-every 50"
 SEED=${SEED:-0} STAG= SNAME=
 [[ $SEED == 0 ]] || { STAG=-seed$SEED; SNAME=", seed $SEED"; }
 
