@@ -37,7 +37,7 @@
 #                 scratch on data/synthcity-36k, side by side on one thread each (about 5.5 hours; run the stage
 #                 again to go on). When both are done it writes them, float16, to assets/checkpoints/pix2pix-<d>
 #                 and draws the qualitative grids and their curves into runs/figures/pix2pix-retrain/; then
-#                 `scripts/reproduce_demo.sh evaluate` scores them beside the shipped demo (Table 2).
+#                 `RUNS=runs/shipped scripts/reproduce_demo.sh evaluate` scores them beside the shipped demo (Table 2).
 #   equal-minutes-g2a, equal-minutes-a2g  ours and the fixed Pix2Pix in that direction, both with the cheaper
 #                 training step (README, Benchmarks), from scratch, side by side on one CPU thread each, for the same
 #                 MINUTES (default 45), batch 16, on data/synthcity-36k; scored by the shipped SAIG-D into
@@ -54,6 +54,12 @@
 #                 no-embedder), a2g, trained as equal-minutes-a2g trains ours, for exactly the steps of ours' run of
 #                 the same SEED (default 0; run that stage first), side by side; scored by the shipped SAIG-D into
 #                 runs/eval-equal-minutes/<ablation>[-seed<SEED>]-a2g.json.
+#   attn-adain-gpu  (a third GPU loan) ours and w/o Attn-AdaIN a2g from scratch, seeds 0, 1 and 2, all six at once on
+#                 one GPU for the same MINUTES (default 5), batch 16, on data/synthcity (rendered first if absent); then
+#                 the runs behind go on to the step of the one furthest on, so that all six stop at one step count.
+#                 Each is copied as float16 (generator-fp16/) beside its run in runs/gpu3/ (RUNS). Run again where the
+#                 copies are (here: after they came back from the GPU machine), it skips the training and scores them
+#                 by EVALUATOR into runs/gpu3/eval/; EVALUATE=0 trains only.
 # Environment: ROUTE, MINUTES, SAIG_EPOCHS (default 30), RENDER_WORKERS (default: all cores), EVALUATOR (the
 #   SAIG-D folder for R@1 and FID-SAIG; default assets/checkpoints/saig-d, whose scores go to $R/eval/; another
 #   evaluator's go to $R/eval-<its folder name>/, e.g. runs/gpu/eval-saig-d-leg4/).
@@ -354,6 +360,46 @@ if [[ $STAGE == ablations-a2g ]]; then  # Table 4 at the steps of ours' equal-mi
   done
   wait_all
   python -m train.evaluate --markdown "${SCORES[@]}"
+fi
+
+if [[ $STAGE == attn-adain-gpu ]]; then  # (a third GPU loan) ours against w/o Attn-AdaIN a2g, three seeds, on one GPU
+  G3=${RUNS:-runs/gpu3}; EVAL3=$G3/eval${EVALUATOR:+-$(basename "$EVALUATOR")}
+  RUNS3=(ours-a2g no-attn-adain-a2g ours-seed1-a2g no-attn-adain-seed1-a2g ours-seed2-a2g no-attn-adain-seed2-a2g)
+  run_seed() { sed -n 's/.*-seed\([0-9]\)-.*/\1/p' <<< "$1"; }  # RUN: its seed; empty for seed 0
+  mkdir -p "$G3"
+  if [[ ! -d $G3/no-attn-adain-seed2-a2g/generator-fp16 ]]; then  # trains only where the runs are (the GPU machine)
+    [[ -f data/synthcity/meta.json ]] || render_train_set
+    GPU3="--direction a2g --data data/synthcity --batch-size 16 --epochs 100 --workers 2 --resume --log-every 25
+          --sample-every 500 --checkpoint-every 250"
+    for run in "${RUNS3[@]}"; do  # all six at once, each for the same MINUTES (default 5)
+      seed=$(run_seed "$run"); abl=$([[ $run == no-attn* ]] && echo --no-attn-adain || true)
+      python -m train.generator $GPU3 $abl --seed "${seed:-0}" --max-minutes "${MINUTES:-5}" --out "$G3/$run" \
+        >> "$G3/$run.stdout" 2>&1 &
+    done
+    wait_all
+    STEPS=0  # then the runs behind go on to the step of the one furthest on, so that all compare at equal steps
+    for run in "${RUNS3[@]}"; do s=$(steps_done "$G3/$run"); if (( s > STEPS )); then STEPS=$s; fi; done
+    for run in "${RUNS3[@]}"; do
+      seed=$(run_seed "$run"); abl=$([[ $run == no-attn* ]] && echo --no-attn-adain || true)
+      python -m train.generator $GPU3 $abl --seed "${seed:-0}" --max-steps "$STEPS" --out "$G3/$run" \
+        >> "$G3/$run.stdout" 2>&1 &
+    done
+    wait_all
+    for run in "${RUNS3[@]}"; do python -m crossview.checkpoint "$G3/$run/generator" "$G3/$run/generator-fp16" --fp16; done
+  fi
+  if [[ ${EVALUATE:-1} != 0 ]]; then  # scored from the float16 copies, as the shipped models are
+    mkdir -p "$EVAL3"; SCORES=()
+    for run in "${RUNS3[@]}"; do
+      seed=$(run_seed "$run")
+      name=$([[ $run == no-attn* ]] && echo "w/o Attn-AdaIN" || echo ours)${seed:+, seed $seed}
+      python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g "$G3/$run/generator-fp16" --fp16 \
+        --out "runs/pipelines/gpu3-$run"
+      python -m train.evaluate --model "runs/pipelines/gpu3-$run" --direction a2g $EVAL --name "$name" \
+        --out "$EVAL3/$run.json"
+      SCORES+=("$EVAL3/$run.json")
+    done
+    python -m train.evaluate --markdown "${SCORES[@]}"
+  fi
 fi
 
 if [[ $STAGE == all || $STAGE == figures ]]; then
