@@ -78,7 +78,8 @@ case $ROUTE in
   *) echo "ROUTE must be gpu or cpu, not '$ROUTE'" >&2; exit 2 ;;
 esac
 mkdir -p "$R"
-EVAL_DIR=$R/eval${EVALUATOR:+-$(basename "$EVALUATOR")}  # one folder per evaluator: Table 2 and Table 4 never overwrite each other
+eval_dir() { echo "$1/eval${EVALUATOR:+-$(basename "$EVALUATOR")}"; }  # RUN_ROOT: where its scores go, one folder per evaluator
+EVAL_DIR=$(eval_dir "$R")  # so that Table 2 and Table 4 never overwrite each other
 CPU36K="--data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --resume"  # the CPU stages' runs, one thread each
 
 run() { local name=$1; shift; "$@" --out "$R/$name" > "$R/$name.stdout" 2>&1; }  # logs beside the run folder
@@ -98,10 +99,11 @@ checkpoint_from_git() {  # COMMIT MODEL DEST: assets/checkpoints/MODEL as COMMIT
 leg4_evaluator() {  # Table 4's SAIG-D, as shipped at commit 219cd95 (see RESULTS.md, Metrics)
   [[ -d runs/saig-d-leg4 ]] || checkpoint_from_git 219cd95 saig-d runs/saig-d-leg4
 }
-render_train_set() {
+render_train_set() {  # data/synthcity, the GPU loans' training set
   python -m crossview.data.synthcity --out data/synthcity --num 12000 --seed 0 --train-frac 0.95 --val-frac 0.05 \
     --workers "${RENDER_WORKERS:-$(nproc)}" --quiet
 }
+train_set_rendered() { [[ -f data/synthcity/meta.json ]]; }  # meta.json is written last: a cut-off render lacks it
 
 if [[ $STAGE == leg4-evaluator ]]; then leg4_evaluator; fi
 
@@ -221,7 +223,7 @@ if [[ $STAGE == continue-a2g ]]; then  # a longer a2g budget on this CPU, equal 
 fi
 
 if [[ $STAGE == continue-gpu ]]; then  # a second GPU loan: the four Table 2 runs go on from the best weights so far
-  [[ -d data/synthcity ]] || render_train_set
+  train_set_rendered || render_train_set
   R=runs/gpu2; mkdir -p $R
   START=runs/gpu2-start  # loan 1's g2a generators, as shipped until commit 4c787cd (git needed unless START_* given)
   if [[ -z ${START_OURS_G2A:-} || -z ${START_P2P_G2A:-} ]]; then
@@ -363,41 +365,42 @@ if [[ $STAGE == ablations-a2g ]]; then  # Table 4 at the steps of ours' equal-mi
 fi
 
 if [[ $STAGE == attn-adain-gpu ]]; then  # (a third GPU loan) ours against w/o Attn-AdaIN a2g, three seeds, on one GPU
-  G3=${RUNS:-runs/gpu3}; EVAL3=$G3/eval${EVALUATOR:+-$(basename "$EVALUATOR")}
-  RUNS3=(ours-a2g no-attn-adain-a2g ours-seed1-a2g no-attn-adain-seed1-a2g ours-seed2-a2g no-attn-adain-seed2-a2g)
-  run_seed() { sed -n 's/.*-seed\([0-9]\)-.*/\1/p' <<< "$1"; }  # RUN: its seed; empty for seed 0
+  G3=${RUNS:-runs/gpu3}; EVAL3=$(eval_dir "$G3")
+  runs3() {  # the six runs, one per line: VARIANT SEED RUN (the seed's tag is empty for seed 0, as elsewhere)
+    local seed variant
+    for seed in 0 1 2; do for variant in ours no-attn-adain; do
+      echo "$variant $seed $variant$([[ $seed == 0 ]] || echo "-seed$seed")-a2g"
+    done; done
+  }
+  train3() {  # VARIANT SEED RUN BUDGET...: one run, in the background
+    local variant=$1 seed=$2 run=$3; shift 3
+    python -m train.generator --direction a2g --data data/synthcity --batch-size 16 --epochs 100 --workers 2 \
+      --resume --log-every 25 --sample-every 500 --checkpoint-every 250 --seed "$seed" \
+      $([[ $variant == ours ]] || echo "--$variant") "$@" --out "$G3/$run" >> "$G3/$run.stdout" 2>&1 &
+  }
   mkdir -p "$G3"
-  if [[ ! -d $G3/no-attn-adain-seed2-a2g/generator-fp16 ]]; then  # trains only where the runs are (the GPU machine)
-    [[ -f data/synthcity/meta.json ]] || render_train_set
-    GPU3="--direction a2g --data data/synthcity --batch-size 16 --epochs 100 --workers 2 --resume --log-every 25
-          --sample-every 500 --checkpoint-every 250"
-    for run in "${RUNS3[@]}"; do  # all six at once, each for the same MINUTES (default 5)
-      seed=$(run_seed "$run"); abl=$([[ $run == no-attn* ]] && echo --no-attn-adain || true)
-      python -m train.generator $GPU3 $abl --seed "${seed:-0}" --max-minutes "${MINUTES:-5}" --out "$G3/$run" \
-        >> "$G3/$run.stdout" 2>&1 &
-    done
+  if [[ ! -d $G3/no-attn-adain-seed2-a2g/generator-fp16 ]]; then  # the last copy written: trains only where no copies are
+    train_set_rendered || render_train_set
+    while read -r variant seed run; do train3 "$variant" "$seed" "$run" --max-minutes "${MINUTES:-5}"; done < <(runs3)
     wait_all
     STEPS=0  # then the runs behind go on to the step of the one furthest on, so that all compare at equal steps
-    for run in "${RUNS3[@]}"; do s=$(steps_done "$G3/$run"); if (( s > STEPS )); then STEPS=$s; fi; done
-    for run in "${RUNS3[@]}"; do
-      seed=$(run_seed "$run"); abl=$([[ $run == no-attn* ]] && echo --no-attn-adain || true)
-      python -m train.generator $GPU3 $abl --seed "${seed:-0}" --max-steps "$STEPS" --out "$G3/$run" \
-        >> "$G3/$run.stdout" 2>&1 &
-    done
+    while read -r _ _ run; do s=$(steps_done "$G3/$run"); if (( s > STEPS )); then STEPS=$s; fi; done < <(runs3)
+    while read -r variant seed run; do train3 "$variant" "$seed" "$run" --max-steps "$STEPS"; done < <(runs3)
     wait_all
-    for run in "${RUNS3[@]}"; do python -m crossview.checkpoint "$G3/$run/generator" "$G3/$run/generator-fp16" --fp16; done
+    while read -r _ _ run; do
+      python -m crossview.checkpoint "$G3/$run/generator" "$G3/$run/generator-fp16" --fp16
+    done < <(runs3)
   fi
   if [[ ${EVALUATE:-1} != 0 ]]; then  # scored from the float16 copies, as the shipped models are
     mkdir -p "$EVAL3"; SCORES=()
-    for run in "${RUNS3[@]}"; do
-      seed=$(run_seed "$run")
-      name=$([[ $run == no-attn* ]] && echo "w/o Attn-AdaIN" || echo ours)${seed:+, seed $seed}
+    while read -r variant seed run; do
+      name=$([[ $variant == ours ]] && echo ours || echo "w/o Attn-AdaIN")$([[ $seed == 0 ]] || echo ", seed $seed")
       python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g "$G3/$run/generator-fp16" --fp16 \
         --out "runs/pipelines/gpu3-$run"
       python -m train.evaluate --model "runs/pipelines/gpu3-$run" --direction a2g $EVAL --name "$name" \
         --out "$EVAL3/$run.json"
       SCORES+=("$EVAL3/$run.json")
-    done
+    done < <(runs3)
     python -m train.evaluate --markdown "${SCORES[@]}"
   fi
 fi
