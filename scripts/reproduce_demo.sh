@@ -65,6 +65,7 @@
 #   evaluator's go to $R/eval-<its folder name>/, e.g. runs/gpu/eval-saig-d-leg4/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+RENDER_WORKERS=${RENDER_WORKERS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}  # all cores: nproc obeys those two
 export OMP_NUM_THREADS=1
 STAGE=${1:-all}
 ROUTE=${ROUTE:-gpu}
@@ -101,7 +102,7 @@ leg4_evaluator() {  # Table 4's SAIG-D, as shipped at commit 219cd95 (see RESULT
 }
 render_train_set() {  # data/synthcity, the GPU loans' training set
   python -m crossview.data.synthcity --out data/synthcity --num 12000 --seed 0 --train-frac 0.95 --val-frac 0.05 \
-    --workers "${RENDER_WORKERS:-$(nproc)}" --quiet
+    --workers "$RENDER_WORKERS" --quiet
 }
 train_set_rendered() { [[ -f data/synthcity/meta.json ]]; }  # meta.json is written last: a cut-off render lacks it
 
@@ -110,7 +111,7 @@ if [[ $STAGE == leg4-evaluator ]]; then leg4_evaluator; fi
 if [[ $STAGE == all || $STAGE == data ]]; then  # the same two datasets on both routes
   render_train_set
   python -m crossview.data.synthcity --out data/synthcity-test --num 1000 --seed 1 --train-frac 0 --val-frac 0 \
-    --workers "${RENDER_WORKERS:-$(nproc)}" --quiet
+    --workers "$RENDER_WORKERS" --quiet
 fi
 
 if [[ $STAGE == all || $STAGE == train ]]; then
