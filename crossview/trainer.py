@@ -175,6 +175,25 @@ class GANTrainer:
         and the discriminators; in g2a it cleaned the tiles but cost half or more of SAIG-D's R@1 (RESULTS.md)."""
         return binomial_blur(x, self.cfg.feature_blur)
 
+    def feature_losses(self, target: torch.Tensor, target_coarse: torch.Tensor, out_image: torch.Tensor,
+                       out_coarse: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(eq. 8, eq. 9), unweighted: the perceptual loss on VGG16 features, or on the SAIG-S stem features that
+        the identity loss's pass yields anyway when no VGG16 weights are given, and the identity loss on the full
+        and the upsampled coarse image. Gradients reach G through ``out_image`` and ``out_coarse`` only."""
+        branch, full, seen = self.target_branch, self.G.target_size, self._feature_view
+        with torch.no_grad():
+            r_t, stem_t = branch(seen(target), return_stem=True)
+            r_tc = branch(seen(F.interpolate(target_coarse, size=full, mode="bilinear", align_corners=False)))
+        r_o, stem_o = branch(seen(out_image), return_stem=True)
+        r_oc = branch(seen(F.interpolate(out_coarse, size=full, mode="bilinear", align_corners=False)))
+        if self.features is not None:
+            with torch.no_grad():
+                phi_t = self.features(seen(target))
+            perc = perceptual(phi_t, self.features(seen(out_image)), self.cfg.perceptual_levels)
+        else:
+            perc = perceptual(stem_t, stem_o, self.cfg.perceptual_levels)
+        return perc, identity(r_o, r_t, r_oc, r_tc)
+
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x) if self.cfg.diffaug else x
 
@@ -227,19 +246,7 @@ class GANTrainer:
             if self.D_coarse is not None:
                 adv = adv + g_adversarial(self.D_coarse(self._augment(out_coarse), e))
         rec = reconstruction(target, out_image)
-        branch, full, seen = self.target_branch, self.G.target_size, self._feature_view
-        with torch.no_grad():
-            r_t, stem_t = branch(seen(target), return_stem=True)
-            r_tc = branch(seen(F.interpolate(target_coarse, size=full, mode="bilinear", align_corners=False)))
-        r_o, stem_o = branch(seen(out_image), return_stem=True)
-        r_oc = branch(seen(F.interpolate(out_coarse, size=full, mode="bilinear", align_corners=False)))
-        if self.features is not None:
-            with torch.no_grad():
-                phi_t = self.features(seen(target))
-            perc = perceptual(phi_t, self.features(seen(out_image)), self.cfg.perceptual_levels)
-        else:
-            perc = perceptual(stem_t, stem_o, self.cfg.perceptual_levels)
-        id_loss = identity(r_o, r_t, r_oc, r_tc)
+        perc, id_loss = self.feature_losses(target, target_coarse, out_image, out_coarse)
         g_loss = adv + w.rec * rec + w.perc * perc + w.id * id_loss
         if with_div:
             div = diversity(z_local, z_local2, out_image, out2_image)

@@ -13,7 +13,6 @@ from crossview.augment import diff_augment
 from crossview.checkpoint import CheckpointError
 from crossview.data import PairsFolder
 from crossview.losses import (
-    LossWeights,
     binomial_blur,
     d_hinge,
     diversity,
@@ -271,14 +270,22 @@ def test_high_frequency_share_tells_a_grid_from_a_smooth_image():
 def test_loss_gradients_reports_every_term_and_lambda_scales_it():
     trainer = tiny_trainer("a2g")
     source, target = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 16, 64) * 2 - 1
-    grads = loss_gradients(trainer.G.eval(), trainer.saig, source, target, "a2g")
+    trainer.G.eval()
+    grads = loss_gradients(trainer, source, target)
     assert set(grads) == {"synthesized image", "real image", "l1", "perceptual", "identity"}
     for term in ("l1", "perceptual", "identity"):
         assert grads[term]["mean_abs"] > 0 and 0 <= grads[term]["high_frequency_share"] <= 1
     # L1's gradient is sign(X_r - X_t) * lambda / numel: its mean magnitude is known exactly.
     assert grads["l1"]["mean_abs"] == pytest.approx(50.0 / target.numel(), rel=1e-4)
-    halved = loss_gradients(trainer.G, trainer.saig, source, target, "a2g", weights=LossWeights(perc=25.0))
+    trainer.cfg = dataclasses.replace(trainer.cfg, lambda_perc=25.0)
+    halved = loss_gradients(trainer, source, target)
     assert halved["perceptual"]["mean_abs"] == pytest.approx(grads["perceptual"]["mean_abs"] / 2, rel=1e-5)
+    # eq. 9's full-size half alone: the gradient of 1 - cos(R(X_r), R(X_t)) with respect to X_r
+    x = trainer.G(trainer.source_embedding(source), *trainer.G.sample_noise(2, torch.Generator().manual_seed(0)))
+    x = x.image.detach().requires_grad_(True)
+    branch = trainer.target_branch
+    (by_hand,) = torch.autograd.grad(10 * (1 - F.cosine_similarity(branch(x), branch(target), dim=1)).mean(), x)
+    assert grads["identity"]["mean_abs"] == pytest.approx(float(by_hand.abs().mean()), rel=1e-5)
 
 
 @pytest.mark.parametrize("switch", [{"embedder": False}, {"attn_adain": False}, {"style": False},

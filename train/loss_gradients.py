@@ -5,10 +5,11 @@ differentiated with respect to the synthesized image X_r, on test pairs.
         --data data/synthcity-test --limit 8
 
 prints, for L1 (eq. 7), the perceptual loss (eq. 8, on the SAIG-S stem features, as the trainer computes it
-without VGG16 weights) and the identity loss (eq. 9, its full-size half), both after the trainer's
---feature-blur, the mean absolute gradient and the share of its power at periods under 4 px (above a quarter
-cycle per pixel, in either axis): the band where a fine colour grid lives. The same share for the synthesized
-and the real images gives the scale. The adversarial terms are left out: they need the run's discriminators.
+without VGG16 weights) and the identity loss (eq. 9, its full-size half), all three as the trainer's step
+computes them (after its --feature-blur, for the two feature losses), the mean absolute gradient and the share
+of its power at periods under 4 px (above a quarter cycle per pixel, in either axis): the band where a fine
+colour grid lives. The same share for the synthesized and the real images gives the scale. The adversarial
+terms are left out: they need the run's discriminators.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import torch.nn.functional as F
 
 from crossview.checkpoint import load_model
 from crossview.data import open_pairs
-from crossview.losses import LossWeights, binomial_blur, perceptual, reconstruction
+from crossview.losses import reconstruction
 from crossview.models.embedder import SAIG
 from crossview.models.generator import Generator
-from crossview.trainer import DIRECTIONS
+from crossview.trainer import DIRECTIONS, GANConfig, GANTrainer
 
 
 def high_frequency_share(x: torch.Tensor, cutoff: float = 0.25) -> float:
@@ -35,29 +36,30 @@ def high_frequency_share(x: torch.Tensor, cutoff: float = 0.25) -> float:
     return float((power * ((fy > cutoff) | (fx > cutoff))).sum() / power.sum())
 
 
-def loss_gradients(generator: Generator, saig: SAIG, source: torch.Tensor, target: torch.Tensor,
-                   direction: str, seed: int = 0, weights: LossWeights | None = None, feature_blur: int = 0
-                   ) -> dict[str, dict]:
-    """{term: {"mean_abs": ..., "high_frequency_share": ...}} for the weighted terms, and the images' shares."""
-    weights = weights or LossWeights()  # the trainer's defaults (paper section 5.1)
-    source_view, target_view = DIRECTIONS[direction]
+def loss_gradients(trainer: GANTrainer, source: torch.Tensor, target: torch.Tensor, seed: int = 0) -> dict[str, dict]:
+    """{term: {"mean_abs": ..., "high_frequency_share": ...}} for the weighted terms, and the images' shares.
 
-    def branch(x: torch.Tensor, **kw):  # what the trainer's feature losses see (GANConfig.feature_blur)
-        return saig.branch(target_view)(binomial_blur(x, feature_blur), **kw)
-
+    The terms are the trainer's own (``GANTrainer.feature_losses``, weighted by ``trainer.cfg``) on
+    ``trainer.G``'s output; eq. 9's coarse half sees G's coarse output held fixed, so only its full-size half
+    has a gradient with respect to X_r."""
+    weights, generator = trainer.cfg.weights, trainer.G
     with torch.no_grad():
         z, z_local = generator.sample_noise(source.shape[0], torch.Generator().manual_seed(seed))
-        image = generator(saig.embed(source, source_view), z, z_local).image
-        r_target, stem_target = branch(target, return_stem=True)
+        out = generator(trainer.source_embedding(source), z, z_local)
+    target_coarse = F.interpolate(target, size=generator.coarse_size, mode="area")  # X'_t, as the step makes it
+
+    def features(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # (eq. 8, eq. 9) with X_r = x
+        return trainer.feature_losses(target, target_coarse, x, out.coarse)
+
     terms = {
         "l1": lambda x: weights.rec * reconstruction(target, x),
-        "perceptual": lambda x: weights.perc * perceptual(stem_target, branch(x, return_stem=True)[1]),
-        "identity": lambda x: weights.id * (1 - F.cosine_similarity(branch(x), r_target, dim=1)).mean(),
+        "perceptual": lambda x: weights.perc * features(x)[0],
+        "identity": lambda x: weights.id * features(x)[1],
     }
-    result = {"synthesized image": {"high_frequency_share": high_frequency_share(image)},
+    result = {"synthesized image": {"high_frequency_share": high_frequency_share(out.image)},
               "real image": {"high_frequency_share": high_frequency_share(target)}}
     for name, term in terms.items():
-        x = image.clone().requires_grad_(True)
+        x = out.image.clone().requires_grad_(True)
         (grad,) = torch.autograd.grad(term(x), x)
         result[name] = {"mean_abs": float(grad.abs().mean()), "high_frequency_share": high_frequency_share(grad)}
     return result
@@ -76,12 +78,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--feature-blur", type=int, default=0, help="the trainer's --feature-blur (taps; 0: none)")
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
-    generator = load_model(Generator, args.model)
-    saig = load_model(SAIG, args.saig_s).requires_grad_(False)
+    saig = load_model(SAIG, args.saig_s)
+    trainer = GANTrainer(GANConfig(direction=args.direction, feature_blur=args.feature_blur), saig)
+    trainer.G = load_model(Generator, args.model)  # the run's generator; the trainer's discriminators go unused
     pairs = open_pairs(args.data, args.split, saig.aerial_size, saig.ground_size)
     aerial, ground = (torch.stack(views) for views in zip(*(pairs[i] for i in range(args.limit)), strict=True))
     source, target = (aerial, ground) if args.direction == "a2g" else (ground, aerial)
-    grads = loss_gradients(generator, saig, source, target, args.direction, args.seed, feature_blur=args.feature_blur)
+    grads = loss_gradients(trainer, source, target, args.seed)
     print(json.dumps(grads, indent=2))
 
 
