@@ -15,11 +15,13 @@
 #   equal-steps (gpu route) w/o Attn-AdaIN and Pix2Pix a2g for exactly as many steps of 16 as ours a2g got,
 #                 trained and evaluated on whatever machine runs it (RESULTS.md's rows come from the CPU: the GPU
 #                 session's ablations were lost before evaluation).
-#   continue-a2g  ours and Pix2Pix a2g go on from the GPU-trained weights shipped at commit 738ddf7, side by side on
-#                 one CPU thread each, for the same MINUTES (default 100) on data/synthcity-36k (the README's SAIG-D
-#                 recipe renders it; its first 12,000 scenes are data/synthcity's), then are evaluated. Run it again
-#                 with a larger MINUTES to go on: the budget counts over all resumes. Runs in runs/cont-*,
-#                 scores in $R/eval*/cont-*.json, figures in docs/figures/continued-a2g/.
+#   continue-a2g, continue-g2a  ours and Pix2Pix in that direction go on from the weights shipped at a commit (a2g:
+#                 738ddf7, the first GPU loan's; g2a: 088b67a, the second loan's ours and the retrained Pix2Pix),
+#                 side by side on one CPU thread each, for the same MINUTES (default 100 a2g, 140 g2a) on
+#                 data/synthcity-36k (the README's SAIG-D recipe renders it; its first 12,000 scenes are
+#                 data/synthcity's), then are evaluated. Run it again with a larger MINUTES to go on: the budget
+#                 counts over all resumes. Runs in runs/cont-{ours,p2p}-<direction>, scores in
+#                 $R/eval*/cont-*-<direction>.json, figures in docs/figures/continued-<direction>/.
 #   continue-gpu  (a second GPU loan) Table 2's four runs go on, all at once on one GPU, for the same MINUTES (default
 #                 6) each, batch 16, on data/synthcity (rendered first if absent): a2g from the continue-a2g runs'
 #                 generators after MINUTES=100, g2a from the ones shipped at commit 4c787cd (START_OURS_A2G, START_P2P_A2G,
@@ -202,25 +204,28 @@ if [[ $STAGE == equal-steps ]]; then  # runs for exactly ours a2g's steps, one t
   done
 fi
 
-if [[ $STAGE == continue-a2g ]]; then  # a longer a2g budget on this CPU, equal for both methods
-  START=runs/cont-start  # the GPU-trained generators, whatever assets/checkpoints/ holds now
-  for m in demo/a2g pix2pix-a2g; do checkpoint_from_git 738ddf7 $m $START/$m; done
-  CONT="--direction a2g --data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 10
-        --sample-every 250 --checkpoint-every 50 --max-minutes ${MINUTES:-100} --resume"
-  python -m train.generator $CONT --init $START/demo/a2g --out runs/cont-ours-a2g > runs/cont-ours-a2g.stdout 2>&1 &
-  python -m train.pix2pix $CONT --init $START/pix2pix-a2g --out runs/cont-p2p-a2g > runs/cont-p2p-a2g.stdout 2>&1 &
+if [[ $STAGE == continue-a2g || $STAGE == continue-g2a ]]; then  # a longer budget on this CPU, equal for both methods
+  D=${STAGE#continue-}
+  START=runs/cont-start  # the weights shipped at that commit, whatever assets/checkpoints/ holds now
+  START_COMMIT=$([[ $D == a2g ]] && echo 738ddf7 || echo 088b67a)
+  for m in demo/$D pix2pix-$D; do checkpoint_from_git $START_COMMIT $m $START/$m; done
+  CONT="--direction $D --data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 10
+        --sample-every 250 --checkpoint-every 50 --resume
+        --max-minutes ${MINUTES:-$([[ $D == a2g ]] && echo 100 || echo 140)}"
+  python -m train.generator $CONT --init $START/demo/$D --out runs/cont-ours-$D >> runs/cont-ours-$D.stdout 2>&1 &
+  python -m train.pix2pix $CONT --init $START/pix2pix-$D --out runs/cont-p2p-$D >> runs/cont-p2p-$D.stdout 2>&1 &
   wait_all
-  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g runs/cont-ours-a2g/generator \
-    --out runs/pipelines/cont-ours-a2g --fp16
+  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$D runs/cont-ours-$D/generator \
+    --out runs/pipelines/cont-ours-$D --fp16
   mkdir -p $EVAL_DIR
-  python -m train.evaluate --model runs/pipelines/cont-ours-a2g $EVAL --out $EVAL_DIR/cont-ours-a2g.json --name ours &
-  python -m train.evaluate --model runs/cont-p2p-a2g/generator --baseline pix2pix --direction a2g $EVAL \
-    --out $EVAL_DIR/cont-pix2pix-a2g.json --name Pix2Pix &
+  python -m train.evaluate --model runs/pipelines/cont-ours-$D $EVAL --out $EVAL_DIR/cont-ours-$D.json --name ours &
+  python -m train.evaluate --model runs/cont-p2p-$D/generator --baseline pix2pix --direction $D $EVAL \
+    --out $EVAL_DIR/cont-pix2pix-$D.json --name Pix2Pix &
   wait_all
-  python -m train.evaluate --markdown $EVAL_DIR/cont-ours-a2g.json $EVAL_DIR/cont-pix2pix-a2g.json
-  python -m train.figures --data data/synthcity-test --model runs/pipelines/cont-ours-a2g \
-    --pix2pix a2g=runs/cont-p2p-a2g/generator --runs ours-a2g=runs/cont-ours-a2g pix2pix-a2g=runs/cont-p2p-a2g \
-    --out docs/figures/continued-a2g  # RESULTS.md shows the grid and the curves
+  python -m train.evaluate --markdown $EVAL_DIR/cont-ours-$D.json $EVAL_DIR/cont-pix2pix-$D.json
+  python -m train.figures --data data/synthcity-test --model runs/pipelines/cont-ours-$D \
+    --pix2pix $D=runs/cont-p2p-$D/generator --runs ours-$D=runs/cont-ours-$D pix2pix-$D=runs/cont-p2p-$D \
+    --out docs/figures/continued-$D  # RESULTS.md shows the grid and the curves
 fi
 
 if [[ $STAGE == continue-gpu ]]; then  # a second GPU loan: the four Table 2 runs go on from the best weights so far
