@@ -207,11 +207,14 @@ fi
 if [[ $STAGE == continue-a2g || $STAGE == continue-g2a ]]; then  # a longer budget on this CPU, equal for both methods
   D=${STAGE#continue-}
   START=runs/cont-start  # the weights shipped at that commit, whatever assets/checkpoints/ holds now
-  START_COMMIT=$([[ $D == a2g ]] && echo 738ddf7 || echo 088b67a)
+  case $D in  # the shipped weights it starts from, and its default budget
+    a2g) START_COMMIT=738ddf7 DEFAULT_MINUTES=100 ;;
+    g2a) START_COMMIT=088b67a DEFAULT_MINUTES=140 ;;
+  esac
   for m in demo/$D pix2pix-$D; do checkpoint_from_git $START_COMMIT $m $START/$m; done
   CONT="--direction $D --data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 10
         --sample-every 250 --checkpoint-every 50 --resume
-        --max-minutes ${MINUTES:-$([[ $D == a2g ]] && echo 100 || echo 140)}"
+        --max-minutes ${MINUTES:-$DEFAULT_MINUTES}"
   python -m train.generator $CONT --init $START/demo/$D --out runs/cont-ours-$D >> runs/cont-ours-$D.stdout 2>&1 &
   python -m train.pix2pix $CONT --init $START/pix2pix-$D --out runs/cont-p2p-$D >> runs/cont-p2p-$D.stdout 2>&1 &
   wait_all
@@ -309,8 +312,9 @@ fi
 # From scratch on the 36k set, one thread each: the equal-minutes and ablations-a2g stages. The training seed's
 # tag is empty for seed 0, so the first runs' file names stay as they were.
 SCRATCH="$CPU36K --log-every 10 --sample-every 250 --checkpoint-every 50"
-SEED=${SEED:-0} STAG= SNAME=
-[[ $SEED == 0 ]] || { STAG=-seed$SEED; SNAME=", seed $SEED"; }
+seed_tag() { if [[ $1 != 0 ]]; then echo "-seed$1"; fi; }  # SEED: its part of a run's file name
+seed_name() { if [[ $1 != 0 ]]; then echo ", seed $1"; fi; }  # SEED: its part of a score's name
+SEED=${SEED:-0}; STAG=$(seed_tag "$SEED") SNAME=$(seed_name "$SEED")
 
 if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # ours against the fixed Pix2Pix
   D=${STAGE#equal-minutes-}  # from scratch, equal CPU minutes
@@ -372,10 +376,10 @@ fi
 
 if [[ $STAGE == attn-adain-gpu ]]; then  # (a third GPU loan) ours against w/o Attn-AdaIN a2g, three seeds, on one GPU
   G3=${RUNS:-runs/gpu3}; EVAL3=$(eval_dir "$G3")
-  runs3() {  # the six runs, one per line: VARIANT SEED RUN (the seed's tag is empty for seed 0, as elsewhere)
+  runs3() {  # the six runs, one per line: VARIANT SEED RUN
     local seed variant
     for seed in 0 1 2; do for variant in ours no-attn-adain; do
-      echo "$variant $seed $variant$([[ $seed == 0 ]] || echo "-seed$seed")-a2g"
+      echo "$variant $seed $variant$(seed_tag "$seed")-a2g"
     done; done
   }
   train3() {  # VARIANT SEED RUN BUDGET...: one run, in the background
@@ -400,7 +404,7 @@ if [[ $STAGE == attn-adain-gpu ]]; then  # (a third GPU loan) ours against w/o A
   if [[ ${EVALUATE:-1} != 0 ]]; then  # scored from the float16 copies, as the shipped models are
     mkdir -p "$EVAL3"; SCORES=()
     while read -r variant seed run; do
-      name=$([[ $variant == ours ]] && echo ours || echo "w/o Attn-AdaIN")$([[ $seed == 0 ]] || echo ", seed $seed")
+      name=$([[ $variant == ours ]] && echo ours || echo "w/o Attn-AdaIN")$(seed_name "$seed")
       python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g "$G3/$run/generator-fp16" --fp16 \
         --out "runs/pipelines/gpu3-$run"
       python -m train.evaluate --model "runs/pipelines/gpu3-$run" --direction a2g $EVAL --name "$name" \

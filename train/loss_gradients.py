@@ -47,20 +47,14 @@ def loss_gradients(trainer: GANTrainer, source: torch.Tensor, target: torch.Tens
         z, z_local = generator.sample_noise(source.shape[0], torch.Generator().manual_seed(seed))
         out = generator(trainer.source_embedding(source), z, z_local)
     target_coarse = F.interpolate(target, size=generator.coarse_size, mode="area")  # X'_t, as the step makes it
-
-    def features(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # (eq. 8, eq. 9) with X_r = x
-        return trainer.feature_losses(target, target_coarse, x, out.coarse)
-
-    terms = {
-        "l1": lambda x: weights.rec * reconstruction(target, x),
-        "perceptual": lambda x: weights.perc * features(x)[0],
-        "identity": lambda x: weights.id * features(x)[1],
-    }
+    x = out.image.clone().requires_grad_(True)
+    perc, id_loss = trainer.feature_losses(target, target_coarse, x, out.coarse)
+    terms = {"l1": weights.rec * reconstruction(target, x), "perceptual": weights.perc * perc,
+             "identity": weights.id * id_loss}
     result = {"synthesized image": {"high_frequency_share": high_frequency_share(out.image)},
               "real image": {"high_frequency_share": high_frequency_share(target)}}
-    for name, term in terms.items():
-        x = out.image.clone().requires_grad_(True)
-        (grad,) = torch.autograd.grad(term(x), x)
+    for name, loss in terms.items():  # one graph for all three terms
+        (grad,) = torch.autograd.grad(loss, x, retain_graph=True)
         result[name] = {"mean_abs": float(grad.abs().mean()), "high_frequency_share": high_frequency_share(grad)}
     return result
 
