@@ -115,7 +115,10 @@ def build_discriminator(cfg: GANConfig, image_size: tuple[int, int], embed_dim: 
 
 
 class GANTrainer:
-    def __init__(self, cfg: GANConfig, saig: SAIG, device: torch.device | str = "cpu"):
+    def __init__(self, cfg: GANConfig, saig: SAIG, device: torch.device | str = "cpu",
+                 generator: Generator | None = None):
+        """``generator``: a prebuilt one (e.g. a trained run's, for ``train.loss_gradients``) instead of a fresh
+        one from ``cfg.preset``; it must synthesize the target view at the size ``saig`` embeds."""
         if cfg.direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {sorted(DIRECTIONS)}, got {cfg.direction!r}")
         check_perceptual_levels(cfg.perceptual_levels)  # here too, not at the first step after minutes of setup
@@ -124,7 +127,13 @@ class GANTrainer:
         self.source_view, self.target_view = DIRECTIONS[cfg.direction]
         self.saig = saig.to(self.device).eval().requires_grad_(False)
         embed_dim = saig.embed_dim
-        self.G = build_generator(cfg, embed_dim).to(self.device)
+        if generator is None:
+            generator = build_generator(cfg, embed_dim)
+        target_size = saig.aerial_size if self.target_view == "aerial" else saig.ground_size
+        if tuple(generator.target_size) != tuple(target_size):
+            raise ValueError(f"the generator synthesizes {tuple(generator.target_size)} images, but {cfg.direction}'s "
+                             f"{self.target_view} view is {tuple(target_size)} for this SAIG-S")
+        self.G = generator.to(self.device)
         self.D = build_discriminator(cfg, self.G.target_size, embed_dim).to(self.device)
         self.D_coarse = build_discriminator(cfg, self.G.coarse_size, embed_dim).to(self.device) \
             if cfg.coarse_d else None

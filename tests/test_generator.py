@@ -179,6 +179,21 @@ def tiny_trainer(direction="a2g", **kw):
     return GANTrainer(GANConfig(direction=direction, preset="tiny", **kw), SAIG.from_preset("tiny", "s"))
 
 
+def test_trainer_takes_a_prebuilt_generator_of_the_right_view():
+    """train.loss_gradients hands the trainer a trained run's generator: the trainer trains that one, not a fresh
+    one, and refuses a generator of the other direction."""
+    saig = SAIG.from_preset("tiny", "s")
+    g2a = build_generator(GANConfig(direction="g2a", preset="tiny"), saig.embed_dim)
+    trainer = GANTrainer(GANConfig(direction="g2a", preset="tiny"), saig, generator=g2a)
+    assert trainer.G is g2a
+    assert {id(p) for p in trainer.opt_g.param_groups[0]["params"]} == {id(p) for p in g2a.parameters()}
+    before = [p.detach().clone() for p in g2a.parameters()]
+    trainer.train_step(torch.rand(2, 3, 16, 64) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1, step=1)
+    assert any(not torch.equal(b, p) for b, p in zip(before, g2a.parameters(), strict=True))
+    with pytest.raises(ValueError, match=r"synthesizes \(32, 32\) images, but a2g's ground view is \(16, 64\)"):
+        GANTrainer(GANConfig(direction="a2g", preset="tiny"), saig, generator=g2a)
+
+
 @pytest.mark.parametrize("direction", ["a2g", "g2a"])
 def test_a_few_steps_lower_the_l1_on_a_fixed_batch(direction, synthcity_dir):
     trainer = tiny_trainer(direction, lr_g=1e-3)
