@@ -52,10 +52,11 @@
 #                 SEED=1 (default 0) trains both methods with that seed into runs/eqmin-{ours,p2p}-seed1-<direction>.
 #                 Another MINUTES than 45, e.g. 90, trains into runs/eqmin-{ours,p2p}[-seed<SEED>]-90min-<direction>,
 #                 going on from the 45-minute runs where those exist (the budget counts over resumes).
-#   ablations-a2g the ablations w/o Attn-AdaIN and w/o embedder (ABLATIONS, default both: no-attn-adain
-#                 no-embedder), a2g, trained as equal-minutes-a2g trains ours, for exactly the steps of ours' run of
-#                 the same SEED (default 0; run that stage first), side by side; scored by the shipped SAIG-D into
-#                 runs/eval-equal-minutes/<ablation>[-seed<SEED>]-a2g.json.
+#   ablations-a2g, ablations-g2a  the ablations w/o Attn-AdaIN and w/o embedder (ABLATIONS, default both:
+#                 no-attn-adain no-embedder; any of train.generator's --no-* switches, e.g. no-diffaug), trained as
+#                 equal-minutes-<direction> trains ours, for exactly the steps of ours' run of the same SEED (default
+#                 0) and MINUTES (default 45; run that stage first), side by side; scored by the shipped SAIG-D into
+#                 runs/eval-equal-minutes/<ablation>[-seed<SEED>][-<MINUTES>min]-<direction>.json.
 #   attn-adain-gpu  (a third GPU loan) ours and w/o Attn-AdaIN a2g from scratch, seeds 0, 1 and 2, all six at once on
 #                 one GPU for the same MINUTES (default 5), batch 16, on data/synthcity (rendered first if absent); then
 #                 the runs behind go on to the step of the one furthest on, so that all six stop at one step count.
@@ -309,11 +310,12 @@ if [[ $STAGE == pix2pix-retrain ]]; then  # the shipped baselines' steps again, 
     --runs pix2pix-a2g=runs/p2p-retrain-a2g pix2pix-g2a=runs/p2p-retrain-g2a --out runs/figures/pix2pix-retrain
 fi
 
-# From scratch on the 36k set, one thread each: the equal-minutes and ablations-a2g stages. The training seed's
+# From scratch on the 36k set, one thread each: the equal-minutes and ablations stages. The training seed's
 # tag is empty for seed 0, so the first runs' file names stay as they were.
 SCRATCH="$CPU36K --log-every 10 --sample-every 250 --checkpoint-every 50"
 seed_tag() { if [[ $1 != 0 ]]; then echo "-seed$1"; fi; }  # SEED: its part of a run's file name
 seed_name() { if [[ $1 != 0 ]]; then echo ", seed $1"; fi; }  # SEED: its part of a score's name
+minutes_tag() { if [[ $1 != 45 ]]; then echo "-${1}min"; fi; }  # MINUTES: its part of a run's file name
 SEED=${SEED:-0}; STAG=$(seed_tag "$SEED") SNAME=$(seed_name "$SEED")
 
 if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # ours against the fixed Pix2Pix
@@ -322,8 +324,8 @@ if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # our
   [[ $LEVELS == sum ]] || { LTAG=-$LEVELS; LNAME=" ($LEVELS)"; }
   BLUR=${FEATURE_BLUR:-0}  # --feature-blur's taps; the tag is empty for the default (0, no blur)
   [[ $BLUR == 0 ]] || { LTAG=$LTAG-blur$BLUR; LNAME="$LNAME (feature blur $BLUR)"; }
-  MINUTES=${MINUTES:-45} MTAG= MNAME=  # empty for 45 minutes, so the first runs keep their names
-  [[ $MINUTES == 45 ]] || { MTAG=-${MINUTES}min; MNAME=", $MINUTES min"; }
+  MINUTES=${MINUTES:-45} MNAME=  # the tags are empty for 45 minutes, so the first runs keep their names
+  MTAG=$(minutes_tag "$MINUTES"); [[ -z $MTAG ]] || MNAME=", $MINUTES min"
   OURS=ours$LTAG$STAG$MTAG-$D P2P_RUN=p2p$STAG$MTAG-$D P2P_NAME=pix2pix$STAG$MTAG-$D
   FIG=runs/figures/equal-minutes$LTAG$STAG$MTAG-$D
   if [[ -n $MTAG ]]; then  # a longer budget goes on from the 45-minute runs (copied: their scores stay reproducible)
@@ -351,24 +353,30 @@ if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # our
     --out $FIG
 fi
 
-if [[ $STAGE == ablations-a2g ]]; then  # Table 4 at the steps of ours' equal-minutes a2g run of the same seed
-  OURS=ours$STAG-a2g
+if [[ $STAGE == ablations-a2g || $STAGE == ablations-g2a ]]; then  # Table 4 at the steps of ours' equal-minutes run
+  D=${STAGE#ablations-} MTAG=$(minutes_tag "${MINUTES:-45}")  # of the same seed and minutes
+  OURS=ours$STAG$MTAG-$D
   STEPS=$(steps_done runs/eqmin-$OURS)
   ABLATIONS=${ABLATIONS:-no-attn-adain no-embedder}
   for abl in $ABLATIONS; do
-    python -m train.generator --direction a2g --$abl $SCRATCH --max-steps "$STEPS" --seed $SEED \
-      --out runs/eqmin-$abl$STAG-a2g >> runs/eqmin-$abl$STAG-a2g.stdout 2>&1 &
+    python -m train.generator --direction $D --$abl $SCRATCH --max-steps "$STEPS" --seed $SEED \
+      --out runs/eqmin-$abl$STAG$MTAG-$D >> runs/eqmin-$abl$STAG$MTAG-$D.stdout 2>&1 &
   done
   wait_all
   SCORES=(runs/eval-equal-minutes/$OURS.json)
   for abl in $ABLATIONS; do
-    out=runs/eval-equal-minutes/$abl$STAG-a2g.json name="w/o embedder$SNAME"
-    [[ $abl == no-attn-adain ]] && name="w/o Attn-AdaIN$SNAME"
-    python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g runs/eqmin-$abl$STAG-a2g/generator \
-      --out runs/pipelines/eqmin-$abl$STAG-a2g
-    python -m train.evaluate --model runs/pipelines/eqmin-$abl$STAG-a2g --direction a2g $TEST --name "$name" \
-      --out $out &
-    SCORES+=($out)
+    run=$abl$STAG$MTAG-$D
+    case $abl in
+      no-attn-adain) name="w/o Attn-AdaIN" ;;
+      no-embedder) name="w/o embedder" ;;
+      no-diffaug) name="w/o DiffAug" ;;
+      *) name="--$abl" ;;
+    esac
+    python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$D runs/eqmin-$run/generator \
+      --out runs/pipelines/eqmin-$run
+    python -m train.evaluate --model runs/pipelines/eqmin-$run --direction $D $TEST --name "$name$SNAME${MTAG:+, ${MINUTES} min}" \
+      --out runs/eval-equal-minutes/$run.json &
+    SCORES+=(runs/eval-equal-minutes/$run.json)
   done
   wait_all
   python -m train.evaluate --markdown "${SCORES[@]}"
