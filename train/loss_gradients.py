@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
     saig = load_model(SAIG, args.saig_s)
-    generator = load_model(Generator, args.model)  # the loss weights are the trainer's defaults, as in training
+    generator = load_model(Generator, args.model)  # weighted by GANConfig's defaults, as every run measured here
     trainer = GANTrainer(GANConfig(direction=args.direction, feature_blur=args.feature_blur), saig, generator=generator)
     pairs = open_pairs(args.data, args.split, saig.aerial_size, saig.ground_size)
     aerial, ground = (torch.stack(views) for views in zip(*(pairs[i] for i in range(args.limit)), strict=True))
