@@ -94,6 +94,10 @@ wait_for() {  # PID...: waits for each; fails if any of them failed, so a crashe
 }
 wait_all() { wait_for $(jobs -p); }  # every background job of this shell
 steps_done() {  # RUN_DIR: the step of the run's latest checkpoint
+  if [[ ! -f $1/checkpoints/latest.json ]]; then
+    echo "no checkpoint in $1: run the stage that trains it first" >&2
+    return 1
+  fi
   python -c "import json, sys; print(json.load(open(sys.argv[1] + '/checkpoints/latest.json'))['step'])" "$1"
 }
 checkpoint_from_git() {  # COMMIT MODEL DEST: assets/checkpoints/MODEL as COMMIT had it, into the folder DEST
