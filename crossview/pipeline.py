@@ -118,9 +118,6 @@ class CrossViewPipeline:
     # ------------------------------------------------------------------------------------------------
     # Synthesis
 
-    def sizes(self, view: str) -> tuple[int, int]:
-        return self.embedder.aerial_size if view == "aerial" else self.embedder.ground_size
-
     @torch.no_grad()
     def generate(self, source: torch.Tensor, direction: str, seeds: list[int]):
         """A batch of source tensors (N, 3, H, W) in [-1, 1] -> GeneratorOutput; image i's noise from seeds[i].
@@ -149,7 +146,7 @@ class CrossViewPipeline:
         if not 1 <= num_samples <= 16:
             raise ValueError(f"num_samples must be between 1 and 16, got {num_samples}")
         source_view, target_view = DIRECTIONS[direction]
-        source = image_to_tensor(img, self.sizes(source_view)).unsqueeze(0).to(self.device)
+        source = image_to_tensor(img, self.embedder.image_size(source_view)).unsqueeze(0).to(self.device)
         out = self.generate(source.expand(num_samples, -1, -1, -1), direction, [seed + i for i in range(num_samples)])
         target_embedding = self.embedder.embed(out.image, target_view)
         similarity = F.cosine_similarity(self.embedder.embed(source, source_view), target_embedding, dim=1)

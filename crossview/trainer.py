@@ -129,10 +129,10 @@ class GANTrainer:
         embed_dim = saig.embed_dim
         if generator is None:
             generator = build_generator(cfg, embed_dim)
-        target_size = saig.aerial_size if self.target_view == "aerial" else saig.ground_size
-        if tuple(generator.target_size) != tuple(target_size):
+        target_size = saig.image_size(self.target_view)
+        if tuple(generator.target_size) != target_size:
             raise ValueError(f"the generator synthesizes {tuple(generator.target_size)} images, but {cfg.direction}'s "
-                             f"{self.target_view} view is {tuple(target_size)} for this SAIG-S")
+                             f"{self.target_view} view is {target_size} for this SAIG-S")
         self.G = generator.to(self.device)
         self.D = build_discriminator(cfg, self.G.target_size, embed_dim).to(self.device)
         self.D_coarse = build_discriminator(cfg, self.G.coarse_size, embed_dim).to(self.device) \

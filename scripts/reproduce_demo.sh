@@ -320,6 +320,7 @@ SCRATCH="$CPU36K --log-every 10 --sample-every 250 --checkpoint-every 50"
 seed_tag() { if [[ $1 != 0 ]]; then echo "-seed$1"; fi; }  # SEED: its part of a run's file name
 seed_name() { if [[ $1 != 0 ]]; then echo ", seed $1"; fi; }  # SEED: its part of a score's name
 minutes_tag() { if [[ $1 != 45 ]]; then echo "-${1}min"; fi; }  # MINUTES: its part of a run's file name
+minutes_name() { if [[ $1 != 45 ]]; then echo ", $1 min"; fi; }  # MINUTES: its part of a score's name
 SEED=${SEED:-0}; STAG=$(seed_tag "$SEED") SNAME=$(seed_name "$SEED")
 
 if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # ours against the fixed Pix2Pix
@@ -328,8 +329,8 @@ if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # our
   [[ $LEVELS == sum ]] || { LTAG=-$LEVELS; LNAME=" ($LEVELS)"; }
   BLUR=${FEATURE_BLUR:-0}  # --feature-blur's taps; the tag is empty for the default (0, no blur)
   [[ $BLUR == 0 ]] || { LTAG=$LTAG-blur$BLUR; LNAME="$LNAME (feature blur $BLUR)"; }
-  MINUTES=${MINUTES:-45} MNAME=  # the tags are empty for 45 minutes, so the first runs keep their names
-  MTAG=$(minutes_tag "$MINUTES"); [[ -z $MTAG ]] || MNAME=", $MINUTES min"
+  MINUTES=${MINUTES:-45}  # the tags are empty for 45 minutes, so the first runs keep their names
+  MTAG=$(minutes_tag "$MINUTES") MNAME=$(minutes_name "$MINUTES")
   OURS=ours$LTAG$STAG$MTAG-$D P2P_RUN=p2p$STAG$MTAG-$D P2P_NAME=pix2pix$STAG$MTAG-$D
   FIG=runs/figures/equal-minutes$LTAG$STAG$MTAG-$D
   if [[ -n $MTAG ]]; then  # a longer budget goes on from the 45-minute runs (copied: their scores stay reproducible)
@@ -358,7 +359,8 @@ if [[ $STAGE == equal-minutes-g2a || $STAGE == equal-minutes-a2g ]]; then  # our
 fi
 
 if [[ $STAGE == ablations-a2g || $STAGE == ablations-g2a ]]; then  # Table 4 at the steps of ours' equal-minutes run
-  D=${STAGE#ablations-} MTAG=$(minutes_tag "${MINUTES:-45}")  # of the same seed and minutes
+  D=${STAGE#ablations-} MINUTES=${MINUTES:-45}  # of the same seed and minutes
+  MTAG=$(minutes_tag "$MINUTES") MNAME=$(minutes_name "$MINUTES")
   OURS=ours$STAG$MTAG-$D
   STEPS=$(steps_done runs/eqmin-$OURS)
   ABLATIONS=${ABLATIONS:-no-attn-adain no-embedder}
@@ -378,7 +380,7 @@ if [[ $STAGE == ablations-a2g || $STAGE == ablations-g2a ]]; then  # Table 4 at 
     esac
     python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$D runs/eqmin-$run/generator \
       --out runs/pipelines/eqmin-$run
-    python -m train.evaluate --model runs/pipelines/eqmin-$run --direction $D $TEST --name "$name$SNAME${MTAG:+, ${MINUTES} min}" \
+    python -m train.evaluate --model runs/pipelines/eqmin-$run --direction $D $TEST --name "$name$SNAME$MNAME" \
       --out runs/eval-equal-minutes/$run.json &
     SCORES+=(runs/eval-equal-minutes/$run.json)
   done

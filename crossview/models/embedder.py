@@ -151,6 +151,11 @@ class SAIG(nn.Module, PyTorchModelHubMixin, library_name="crossview", tags=["cro
             raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
         return self.aerial if view == "aerial" else self.ground
 
+    def image_size(self, view: str) -> tuple[int, int]:
+        """(H, W) of the images the view's branch embeds."""
+        self.branch(view)  # checks the view
+        return self.aerial_size if view == "aerial" else self.ground_size
+
     def embed(self, image: torch.Tensor, view: str) -> torch.Tensor:
         return self.branch(view)(image)
 
