@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+VIEWS = ("aerial", "ground")
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -36,6 +38,12 @@ class Preset:
     # Pix2Pix baseline: U-Net and PatchGAN base widths.
     p2p_ngf: int = 64
     p2p_ndf: int = 64
+
+    def image_size(self, view: str) -> tuple[int, int]:
+        """(H, W) of the view's images."""
+        if view not in VIEWS:
+            raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
+        return self.aerial_size if view == "aerial" else self.ground_size
 
 
 PRESETS: dict[str, Preset] = {

@@ -101,12 +101,11 @@ def frozen(*modules: nn.Module | None):
 def build_generator(cfg: GANConfig, embed_dim: int) -> Generator:
     p = get_preset(cfg.preset)
     source_view, target_view = DIRECTIONS[cfg.direction]
-    sizes = {"aerial": p.aerial_size, "ground": p.ground_size}
-    return Generator(target_size=sizes[target_view], embed_dim=embed_dim, channels=p.g_channels,
+    return Generator(target_size=p.image_size(target_view), embed_dim=embed_dim, channels=p.g_channels,
                      fc_channels=p.g_fc_channels, cond_dim=p.g_cond_dim, z_dim=p.z_dim, w_dim=p.w_dim,
                      noise_channels=p.noise_channels, attentional=cfg.attn_adain, use_style=cfg.style,
                      use_retrieval=cfg.retrieval, same_structure=cfg.same_structure,
-                     own_encoder_size=None if cfg.embedder else sizes[source_view])
+                     own_encoder_size=None if cfg.embedder else p.image_size(source_view))
 
 
 def build_discriminator(cfg: GANConfig, image_size: tuple[int, int], embed_dim: int) -> OneWayDiscriminator:
@@ -310,7 +309,7 @@ class Pix2PixTrainer:
         self.cfg, self.device = cfg, torch.device(device)
         self.source_view, self.target_view = DIRECTIONS[cfg.direction]
         p = get_preset(cfg.preset)
-        target_size = p.ground_size if self.target_view == "ground" else p.aerial_size
+        target_size = p.image_size(self.target_view)
         self.G = Pix2PixGenerator(target_size, p.p2p_ngf).to(self.device)
         self.D = PatchDiscriminator(target_size, p.p2p_ndf).to(self.device)
         betas = (cfg.beta1, cfg.beta2)

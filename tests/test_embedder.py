@@ -16,6 +16,7 @@ from crossview.checkpoint import main as checkpoint_cli
 from crossview.losses import info_nce, soft_margin_triplet
 from crossview.metrics import recall_at_k, retrieval_misses
 from crossview.models.embedder import SAIG
+from crossview.presets import get_preset
 
 
 @pytest.fixture
@@ -42,6 +43,15 @@ def test_paper_preset_parameter_count():
     head = sum(p.numel() for p in model.ground.head.parameters())
     assert abs((branch - head) - 9.1e6) < 0.05e6
     assert model.ground.tokens == 8 * 32 and model.aerial.tokens == 16 * 16
+
+
+def test_image_size_per_view_agrees_with_the_preset(tiny):
+    preset = get_preset("tiny")
+    for view, size in (("aerial", (32, 32)), ("ground", (16, 64))):
+        assert preset.image_size(view) == tiny.image_size(view) == size
+    for image_size in (preset.image_size, tiny.image_size):
+        with pytest.raises(ValueError, match="view must be one of"):
+            image_size("street")
 
 
 def test_branches_are_not_shared(tiny):

@@ -13,9 +13,7 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from crossview.presets import get_preset
-
-VIEWS = ("aerial", "ground")
+from crossview.presets import VIEWS, get_preset
 
 
 class ConvStem(nn.Module):
