@@ -21,7 +21,9 @@
 #                 data/synthcity-36k (the README's SAIG-D recipe renders it; its first 12,000 scenes are
 #                 data/synthcity's), then are evaluated. Run it again with a larger MINUTES to go on: the budget
 #                 counts over all resumes. Runs in runs/cont-{ours,p2p}-<direction>, scores in
-#                 $R/eval*/cont-*-<direction>.json, figures in docs/figures/continued-<direction>/.
+#                 $R/eval*/cont-*-<direction>.json, figures in docs/figures/continued-<direction>/. DIFFAUG=0 (default
+#                 1) trains ours without DiffAug, for the steps of the run with it, into runs/cont-ours-no-diffaug-<d>;
+#                 scored as cont-ours-no-diffaug-<d>.json, figures in docs/figures/continued-no-diffaug-<d>/.
 #   continue-gpu  (a second GPU loan) Table 2's four runs go on, all at once on one GPU, for the same MINUTES (default
 #                 6) each, batch 16, on data/synthcity (rendered first if absent): a2g from the continue-a2g runs'
 #                 generators after MINUTES=100, g2a from the ones shipped at commit 4c787cd (START_OURS_A2G, START_P2P_A2G,
@@ -218,22 +220,28 @@ if [[ $STAGE == continue-a2g || $STAGE == continue-g2a ]]; then  # a longer budg
   esac
   for m in demo/$D pix2pix-$D; do checkpoint_from_git $START_COMMIT $m $START/$m; done
   CONT="--direction $D --data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 10
-        --sample-every 250 --checkpoint-every 50 --resume
-        --max-minutes ${MINUTES:-$DEFAULT_MINUTES}"
-  python -m train.generator $CONT --init $START/demo/$D --out runs/cont-ours-$D >> runs/cont-ours-$D.stdout 2>&1 &
-  python -m train.pix2pix $CONT --init $START/pix2pix-$D --out runs/cont-p2p-$D >> runs/cont-p2p-$D.stdout 2>&1 &
+        --sample-every 250 --checkpoint-every 50 --resume"
+  MINUTES=${MINUTES:-$DEFAULT_MINUTES}
+  OURS=cont-ours-$D OURS_BUDGET="--max-minutes $MINUTES" NAME=ours
+  if [[ ${DIFFAUG:-1} == 0 ]]; then  # ours without DiffAug for the steps ours got with it; Pix2Pix's run is reused
+    OURS=cont-ours-no-diffaug-$D OURS_BUDGET="--no-diffaug --max-steps $(steps_done runs/cont-ours-$D)"
+    NAME="ours w/o DiffAug"
+  fi
+  python -m train.generator $CONT $OURS_BUDGET --init $START/demo/$D --out runs/$OURS >> runs/$OURS.stdout 2>&1 &
+  python -m train.pix2pix $CONT --max-minutes $MINUTES --init $START/pix2pix-$D --out runs/cont-p2p-$D \
+    >> runs/cont-p2p-$D.stdout 2>&1 &  # finished: stops at once
   wait_all
-  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$D runs/cont-ours-$D/generator \
-    --out runs/pipelines/cont-ours-$D --fp16
+  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$D runs/$OURS/generator \
+    --out runs/pipelines/$OURS --fp16
   mkdir -p $EVAL_DIR
-  python -m train.evaluate --model runs/pipelines/cont-ours-$D $EVAL --out $EVAL_DIR/cont-ours-$D.json --name ours &
+  python -m train.evaluate --model runs/pipelines/$OURS $EVAL --out $EVAL_DIR/$OURS.json --name "$NAME" &
   python -m train.evaluate --model runs/cont-p2p-$D/generator --baseline pix2pix --direction $D $EVAL \
     --out $EVAL_DIR/cont-pix2pix-$D.json --name Pix2Pix &
   wait_all
-  python -m train.evaluate --markdown $EVAL_DIR/cont-ours-$D.json $EVAL_DIR/cont-pix2pix-$D.json
-  python -m train.figures --data data/synthcity-test --model runs/pipelines/cont-ours-$D \
-    --pix2pix $D=runs/cont-p2p-$D/generator --runs ours-$D=runs/cont-ours-$D pix2pix-$D=runs/cont-p2p-$D \
-    --out docs/figures/continued-$D  # RESULTS.md shows the grid and the curves
+  python -m train.evaluate --markdown $EVAL_DIR/$OURS.json $EVAL_DIR/cont-pix2pix-$D.json
+  python -m train.figures --data data/synthcity-test --model runs/pipelines/$OURS \
+    --pix2pix $D=runs/cont-p2p-$D/generator --runs ours-$D=runs/$OURS pix2pix-$D=runs/cont-p2p-$D \
+    --out docs/figures/${OURS/cont-ours/continued}  # RESULTS.md shows the grid and the curves
 fi
 
 if [[ $STAGE == continue-gpu ]]; then  # a second GPU loan: the four Table 2 runs go on from the best weights so far
