@@ -58,7 +58,8 @@
 #                 no-attn-adain no-embedder; any of train.generator's --no-* switches, e.g. no-diffaug), trained as
 #                 equal-minutes-<direction> trains ours, for exactly the steps of ours' run of the same SEED (default
 #                 0) and MINUTES (default 45; run that stage first), side by side; scored by the shipped SAIG-D into
-#                 runs/eval-equal-minutes/<ablation>[-seed<SEED>][-<MINUTES>min]-<direction>.json.
+#                 runs/eval-equal-minutes/<ablation>[-seed<SEED>][-<MINUTES>min]-<direction>.json; grids (the
+#                 ablation in ours' column, beside Pix2Pix of that seed and minutes) and curves in runs/figures/<same>/.
 #   attn-adain-gpu  (a third GPU loan) ours and w/o Attn-AdaIN a2g from scratch, seeds 0, 1 and 2, all six at once on
 #                 one GPU for the same MINUTES (default 5), batch 16, on data/synthcity (rendered first if absent); then
 #                 the runs behind go on to the step of the one furthest on, so that all six stop at one step count.
@@ -394,6 +395,13 @@ if [[ $STAGE == ablations-a2g || $STAGE == ablations-g2a ]]; then  # Table 4 at 
   done
   wait_all
   python -m train.evaluate --markdown "${SCORES[@]}"
+  P2P_RUN=runs/eqmin-p2p$STAG$MTAG-$D  # the grids set each ablation beside Pix2Pix of the same seed and minutes
+  for abl in $ABLATIONS; do
+    run=$abl$STAG$MTAG-$D
+    python -m train.figures --data data/synthcity-test --model runs/pipelines/eqmin-$run \
+      $([[ -d $P2P_RUN/generator ]] && echo "--pix2pix $D=$P2P_RUN/generator") \
+      --runs $OURS=runs/eqmin-$OURS $run=runs/eqmin-$run --out runs/figures/$run
+  done
 fi
 
 if [[ $STAGE == attn-adain-gpu ]]; then  # (a third GPU loan) ours against w/o Attn-AdaIN a2g, three seeds, on one GPU
