@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,3 +120,44 @@ def test_figures_script_writes_every_figure(synthcity_dir, tiny_models, tmp_path
         figures_main(["--data", str(synthcity_dir), "--split", "train", "--model", str(pipe), "--runs",
                       f"ours-a2g={run}", "--rows", "3", "--out", str(tmp_path / "fig2")])
     assert not (tmp_path / "fig2").exists()  # it fails before making or drawing anything
+
+
+def test_markdown_mean_rows_average_score_files(tmp_path, capsys):
+    def score(name, **g2a):
+        path = tmp_path / f"{name}.json"
+        metrics = {"ssim": 0.3, "psnr": 16.0, "lpips": None, "fid": None, "fid_saig": 40.0, "r1": 0.5} | g2a
+        path.write_text(json.dumps({"method": "crossview", "name": name, "g2a": metrics}))
+        return str(path)
+
+    seed0, seed1 = score("seed0", ssim=0.2, r1=0.40), score("seed1", ssim=0.4, r1=0.45, fid_saig=50.0)
+    a2g_too = tmp_path / "both.json"  # seed 0's scores in both directions
+    seed0_g2a = json.loads(Path(seed0).read_text())["g2a"]
+    a2g_too.write_text(json.dumps({"name": "both", "a2g": seed0_g2a, "g2a": seed0_g2a}))
+    evaluate_main(["--markdown", seed0, f"ours, mean={seed0},{seed1}", f"mixed={seed1},{a2g_too}"])
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[2] == "| g2a | seed0 | 0.2000 | 16.0000 | n/a | n/a | 40.0000 | 40.00 |"
+    assert rows[3] == "| g2a | ours, mean | 0.3000 | 16.0000 | n/a | n/a | 45.0000 | 42.50 |"
+    assert rows[4] == "| g2a | mixed | 0.3000 | 16.0000 | n/a | n/a | 45.0000 | 42.50 |"
+    assert len(rows) == 5  # a direction that not every file has gets no mean row
+
+
+def test_logstats_steps_speed_and_window_means(tmp_path, capsys):
+    from train.logstats import main as logstats_main
+
+    run, p2p = tmp_path / "ours", tmp_path / "p2p"
+    for folder, extra in ((run, {"identity": 1.0}), (p2p, {})):
+        folder.mkdir()
+        lines = [{"step": s, "minutes": s / 20, "l1": s / 100, "d_loss": 2.0, "sec_per_step": 3.0 if s < 40 else 9.0}
+                 | extra for s in range(10, 101, 10)] + [{"step": 105, "minutes": 5.3, "l1": 2.0, "d_loss": 2.0,
+                                                           "sec_per_step": 3.0} | extra]
+        (folder / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    logstats_main([str(run), str(p2p), "--keys", "l1", "identity", "--first", "20", "--last", "30"])
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0] == ("| run | steps | sec_per_step | l1 first 20 | l1 last 30 | identity first 20 "
+                       "| identity last 30 |")
+    # First 20 steps: the lines at 10 and 20; last 30 of 105: the lines at 80, 90, 100 and 105. Median of
+    # 3 x 3.0 and 7 x 9.0 and one 3.0: 9.0.
+    assert rows[2] == f"| {run} | 105 | 9.000 | 0.150 | 1.175 | 1.000 | 1.000 |"
+    assert rows[3] == f"| {p2p} | 105 | 9.000 | 0.150 | 1.175 | n/a | n/a |"
+    with pytest.raises(SystemExit):
+        logstats_main([str(run), "--last", "0"])

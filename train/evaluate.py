@@ -230,12 +230,33 @@ def evaluate_synthesis(model: str, data: str, split: str, direction: str | None 
     return result
 
 
-def markdown_table(files: list[str]) -> str:
-    """Results side by side, in the layout of paper table 2: direction x method x metric."""
+def mean_result(name: str, files: list[str]) -> dict:
+    """The metrics averaged over result files (e.g. training seeds), direction by direction: only directions
+    that every file has, and n/a where any file has n/a."""
+    results = [json.loads(Path(f).read_text()) for f in files]
+    mean = {"name": name}
+    for d in ("a2g", "g2a"):
+        if all(d in r for r in results):
+            values = {m: [r[d].get(m) for r in results] for m in METRICS}
+            mean[d] = {m: None if None in v else sum(v) / len(v) for m, v in values.items()}
+    return mean
+
+
+def read_table_item(item: str) -> dict:
+    """A result file, or NAME=FILE,FILE,... for their mean under NAME."""
+    if "=" in item:
+        name, files = item.split("=", 1)
+        return mean_result(name, files.split(","))
+    return json.loads(Path(item).read_text())
+
+
+def markdown_table(items: list[str]) -> str:
+    """Results side by side, in the layout of paper table 2: direction x method x metric. An item is a result
+    file, or NAME=FILE,FILE,... for a row of their means."""
     arrows = {"ssim": "↑", "psnr": "↑", "lpips": "↓", "fid": "↓", "fid_saig": "↓", "r1": "↑"}
     lines = ["| direction | method | " + " | ".join(f"{m.upper()} {arrows[m]}" for m in METRICS) + " |",
              "|---|---|" + "---|" * len(METRICS)]
-    results = [json.loads(Path(f).read_text()) for f in files]
+    results = [read_table_item(item) for item in items]
     for d in ("a2g", "g2a"):
         for r in results:
             if d in r:
@@ -263,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-images", help="keep the synthesized images in DIR/a2g/, DIR/g2a/ plus a grid PNG")
     p.add_argument("--seed", type=int, default=0, help="noise seed; pair i uses seed + i")
     p.add_argument("--markdown", nargs="+", metavar="JSON",
-                   help="print a paper-table-2 style table from result files and exit")
+                   help="print a paper-table-2 style table from result files and exit; NAME=JSON,JSON,... "
+                        "adds a row of their means (e.g. over training seeds)")
     p.add_argument("--batch-size", type=int, default=32, help="images per forward pass")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N pairs of the split")
