@@ -148,16 +148,18 @@ def test_logstats_steps_speed_and_window_means(tmp_path, capsys):
     for folder, extra in ((run, {"identity": 1.0}), (p2p, {})):
         folder.mkdir()
         lines = [{"step": s, "minutes": s / 20, "l1": s / 100, "d_loss": 2.0, "sec_per_step": 3.0 if s < 40 else 9.0}
-                 | extra for s in range(10, 101, 10)] + [{"step": 105, "minutes": 5.3, "l1": 2.0, "d_loss": 2.0,
+                 | extra for s in range(10, 101, 10)] + [{"step": 105, "minutes": 5.25, "l1": 2.0, "d_loss": 2.0,
                                                            "sec_per_step": 3.0} | extra]
         (folder / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
-    logstats_main([str(run), str(p2p), "--keys", "l1", "identity", "--first", "20", "--last", "30"])
+    logstats_main([str(run), str(p2p), "--keys", "l1", "identity", "--first", "2", "--last", "3"])
     rows = capsys.readouterr().out.splitlines()
-    assert rows[0] == ("| run | steps | sec_per_step | l1 first 20 | l1 last 30 | identity first 20 "
-                       "| identity last 30 |")
-    # First 20 steps: the lines at 10 and 20; last 30 of 105: the lines at 80, 90, 100 and 105. Median of
-    # 3 x 3.0 and 7 x 9.0 and one 3.0: 9.0.
-    assert rows[2] == f"| {run} | 105 | 9.000 | 0.150 | 1.175 | 1.000 | 1.000 |"
-    assert rows[3] == f"| {p2p} | 105 | 9.000 | 0.150 | 1.175 | n/a | n/a |"
+    assert rows[0] == "| run | steps | sec_per_step | l1 first 2 | l1 last 3 | identity first 2 | identity last 3 |"
+    # First 2 lines: steps 10 and 20; last 3: steps 90, 100 and 105. Median of four 3.0 and seven 9.0: 9.0.
+    assert rows[2] == f"| {run} | 105 | 9.000 | 0.150 | 1.300 | 1.000 | 1.000 |"
+    assert rows[3] == f"| {p2p} | 105 | 9.000 | 0.150 | 1.300 | n/a | n/a |"
+    logstats_main([str(run), "--keys", "l1", "--last", "2", "--until", "2.5"])  # lines up to step 50
+    assert capsys.readouterr().out.splitlines()[2] == f"| {run} | 50 | 3.000 | 0.300 | 0.450 |"
     with pytest.raises(SystemExit):
         logstats_main([str(run), "--last", "0"])
+    with pytest.raises(SystemExit):
+        logstats_main([str(run), "--until", "0.1"])
