@@ -85,10 +85,10 @@ class LossWeights:
     div_every: int = 4
 
 
-def check_blur_taps(taps: int) -> None:
-    """A binomial blur needs an odd number of taps (centred), or 0 for none."""
+def check_blur_taps(taps: int, name: str = "feature_blur") -> None:
+    """A binomial blur needs an odd number of taps (centred), or 0 for none; ``name`` is the setting's."""
     if taps and (taps < 3 or taps % 2 == 0):
-        raise ValueError(f"feature_blur must be 0 or an odd number of taps >= 3, got {taps}")
+        raise ValueError(f"{name} must be 0 or an odd number of taps >= 3, got {taps}")
 
 
 def binomial_blur(x: torch.Tensor, taps: int) -> torch.Tensor:

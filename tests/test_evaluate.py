@@ -161,5 +161,36 @@ def test_logstats_steps_speed_and_window_means(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[2] == f"| {run} | 50 | 3.000 | 0.300 | 0.450 |"
     with pytest.raises(SystemExit):
         logstats_main([str(run), "--last", "0"])
+    logstats_main([str(run), "--keys", "l1", "--first", "1", "--last", "1", "--since", "2.5"])  # steps 60 to 105
+    assert capsys.readouterr().out.splitlines()[2] == f"| {run} | 105 | 9.000 | 0.600 | 2.000 |"
     with pytest.raises(SystemExit):
         logstats_main([str(run), "--until", "0.1"])
+
+
+def test_real_reference_and_blur(synthcity_dir, tiny_models, tmp_path, monkeypatch):
+    """--baseline real scores the real targets (a perfect synthesis): SSIM 1, FID-SAIG 0 and the evaluator's own
+    retrieval R@1; --blur low-pass filters what is scored."""
+    from train.evaluate import evaluate_retrieval
+
+    _, saig_d, _ = tiny_models
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    common = ["--data", str(synthcity_dir), "--split", "train", "--evaluator", str(saig_d), "--batch-size", "4"]
+    evaluate_main(["--baseline", "real", "--out", str(tmp_path / "real.json"), *common])
+    real = json.loads((tmp_path / "real.json").read_text())
+    retrieval = evaluate_retrieval(str(saig_d), str(synthcity_dir), "train")
+    assert real["method"] == "real" and real["blur"] == 0
+    for d, r1 in (("a2g", retrieval["r1"]), ("g2a", retrieval["aerial_query"]["r1"])):
+        assert real[d]["ssim"] == pytest.approx(1.0) and real[d]["fid_saig"] == pytest.approx(0, abs=1e-3)
+        assert real[d]["psnr"] is None and "infinite" in real[d]["unavailable"]["psnr"]
+        assert real[d]["r1"] == pytest.approx(r1)
+    evaluate_main(["--baseline", "real", "--blur", "5", "--out", str(tmp_path / "blurred.json"), *common])
+    blurred = json.loads((tmp_path / "blurred.json").read_text())
+    assert blurred["blur"] == 5
+    for d in ("a2g", "g2a"):
+        assert blurred[d]["ssim"] < 0.99 and 10 < blurred[d]["psnr"] < 100
+        assert blurred[d]["fid_saig"] > 10 * max(real[d]["fid_saig"], 1e-9)  # an untrained evaluator: small
+        assert "psnr" not in blurred[d]["unavailable"]
+    with pytest.raises(SystemExit):  # a blur needs an odd number of taps
+        evaluate_main(["--baseline", "real", "--blur", "4", "--out", str(tmp_path / "x.json"), *common])
+    with pytest.raises(SystemExit):  # only the real reference needs no --model
+        evaluate_main(["--out", str(tmp_path / "x.json"), *common])

@@ -6,6 +6,11 @@ Synthesis (a CrossView pipeline folder, or a Pix2Pix generator with --baseline p
         --out runs/eval/demo.json [--direction a2g] [--save-images runs/eval/demo-images]
     python -m train.evaluate --markdown runs/eval/demo.json runs/eval/pix2pix-*.json   # paper table 2 layout
 
+Two reference checks: ``--baseline real`` scores the real target images themselves (no --model), what a
+perfect synthesis would get: R@1 then measures the evaluator alone. ``--blur TAPS`` low-pass filters the
+images before they are scored (``crossview.losses.binomial_blur``, as ``train.generator --feature-blur``), to
+see how much a metric rests on fine detail.
+
 writes per direction (keys a2g, g2a) ssim, psnr, lpips, fid, fid_saig and r1, and under "how" how each
 was computed. R@1 asks the separately trained SAIG-D (--evaluator, default assets/checkpoints/saig-d) to
 find each synthesized image's real source view among all source views of the split. LPIPS (AlexNet) and
@@ -40,6 +45,7 @@ from tqdm import tqdm
 from crossview.checkpoint import load_model
 from crossview.data import open_pairs
 from crossview.data.pairs import tensor_to_image
+from crossview.losses import binomial_blur, check_blur_taps
 from crossview.metrics import (
     SSIM_SETTINGS,
     embed_pairs,
@@ -106,17 +112,20 @@ def from_uint8(x: torch.Tensor) -> torch.Tensor:
     return x.float() / 127.5 - 1
 
 
-def load_synthesizers(model: str, baseline: str | None, device: torch.device, evaluator: SAIG):
-    """{direction: fn(source batch, seeds) -> images in [-1, 1]}, the method's name, and the image sizes."""
+def load_synthesizers(model: str | None, baseline: str | None, device: torch.device, evaluator: SAIG):
+    """{direction: fn(source batch, seeds, target batch) -> images in [-1, 1]}, the method's name, and the image
+    sizes. Only the ``real`` reference reads the target."""
     sizes = {"aerial": evaluator.aerial_size, "ground": evaluator.ground_size}
+    if baseline == "real":
+        return {d: lambda src, seeds, target: target for d in DIRECTIONS}, "real", sizes
     if baseline == "pix2pix":
         g = load_model(Pix2PixGenerator, model, device)
         direction = "a2g" if g.target_size[1] > g.target_size[0] else "g2a"
         sizes[DIRECTIONS[direction][1]] = g.target_size
-        return {direction: lambda src, seeds: g(src)}, "pix2pix", sizes
+        return {direction: lambda src, seeds, target: g(src)}, "pix2pix", sizes
     pipe = CrossViewPipeline.from_pretrained(model, device)
     sizes = {"aerial": pipe.embedder.aerial_size, "ground": pipe.embedder.ground_size}
-    return ({d: (lambda src, seeds, d=d: pipe.generate(src, d, seeds).image) for d in pipe.directions},
+    return ({d: (lambda src, seeds, target, d=d: pipe.generate(src, d, seeds).image) for d in pipe.directions},
             "crossview", sizes)
 
 
@@ -165,7 +174,7 @@ def evaluate_direction(synth, direction: str, dataset, evaluator: SAIG, device: 
         views = {"aerial": aerial.to(device), "ground": ground.to(device)}
         source, target = views[source_view], views[target_view]
         start = batch_index * batch_size
-        fake_u8 = to_uint8(synth(source, [seed + start + i for i in range(source.shape[0])]))
+        fake_u8 = to_uint8(synth(source, [seed + start + i for i in range(source.shape[0])], target))
         real_u8 = to_uint8(target)
         s, p = ssim_psnr(fake_u8.cpu(), real_u8.cpu())
         ssim.append(s)
@@ -195,23 +204,30 @@ def evaluate_direction(synth, direction: str, dataset, evaluator: SAIG, device: 
                     grid_rows.append([tensor_to_image(source[i]), image, tensor_to_image(target[i])])
     if save_images is not None and grid_rows:
         make_grid(grid_rows).save(save_images / f"{direction}-grid.png")
+    psnr_mean, unavailable = float(torch.cat(psnr).mean()), dict(pretrained.unavailable)
+    if psnr_mean == float("inf"):  # the real images themselves (--baseline real); JSON has no infinity
+        psnr_mean, unavailable["psnr"] = None, "infinite: some synthesized images equal their real ones exactly"
     return {
-        "ssim": float(torch.cat(ssim).mean()), "psnr": float(torch.cat(psnr).mean()),
+        "ssim": float(torch.cat(ssim).mean()), "psnr": psnr_mean,
         "lpips": float(torch.cat(lpips).mean()) if lpips else None,
         "fid": frechet(fake_incep, real_incep),
         "fid_saig": frechet(fake_feats, real_feats),
         "r1": recall_at_k(torch.cat(queries), torch.cat(database), ks=(1,))["r1"],
-        "num_pairs": len(dataset), "unavailable": pretrained.unavailable,
+        "num_pairs": len(dataset), "unavailable": unavailable,
     }
 
 
-def evaluate_synthesis(model: str, data: str, split: str, direction: str | None = None,
+def evaluate_synthesis(model: str | None, data: str, split: str, direction: str | None = None,
                        evaluator: str = DEFAULT_EVALUATOR, baseline: str | None = None,
                        save_images: str | None = None, limit: int | None = None, batch_size: int = 16,
-                       seed: int = 0, device: str = "auto") -> dict:
+                       seed: int = 0, device: str = "auto", blur: int = 0) -> dict:
+    check_blur_taps(blur, "blur")
     dev = pick_device(device)
     saig_d = load_model(SAIG, evaluator, dev)
     synthesizers, method, sizes = load_synthesizers(model, baseline, dev, saig_d)
+    if blur:  # a low-pass on what is scored, as a check of how much each metric rests on fine detail
+        synthesizers = {d: (lambda src, seeds, target, fn=fn: binomial_blur(fn(src, seeds, target), blur))
+                        for d, fn in synthesizers.items()}
     if direction:
         if direction not in synthesizers:
             raise SystemExit(f"{model} has no {direction} model; it has {sorted(synthesizers)}")
@@ -220,8 +236,8 @@ def evaluate_synthesis(model: str, data: str, split: str, direction: str | None 
     if limit:
         dataset.pairs = dataset.pairs[:limit]
     pretrained = PretrainedMetrics.load(dev)
-    result = {"method": method, "model": str(model), "data": str(data), "split": split, "evaluator": evaluator,
-              "seed": seed, "device": str(dev), "how": HOW}
+    result = {"method": method, "model": str(model or ""), "data": str(data), "split": split,
+              "evaluator": evaluator, "seed": seed, "device": str(dev), "blur": blur, "how": HOW}
     for d, synth in synthesizers.items():
         start = time.time()
         result[d] = evaluate_direction(synth, d, dataset, saig_d, dev, batch_size, seed,
@@ -279,7 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="where to write the metrics JSON")
     p.add_argument("--direction", choices=["a2g", "g2a"], help="evaluate only this direction")
     p.add_argument("--evaluator", default=DEFAULT_EVALUATOR, help="the SAIG-D folder used for R@1 and fid_saig")
-    p.add_argument("--baseline", choices=["pix2pix"], help="--model is a Pix2Pix generator folder")
+    p.add_argument("--baseline", choices=["pix2pix", "real"],
+                   help="pix2pix: --model is a Pix2Pix generator folder; real: score the real target images "
+                        "themselves (no --model), a perfect synthesis")
+    p.add_argument("--blur", type=int, default=0,
+                   help="binomial low-pass of this many taps (odd, >= 3; 0: none) on the images before scoring")
     p.add_argument("--name", help="method name shown by --markdown (default: crossview or pix2pix)")
     p.add_argument("--save-images", help="keep the synthesized images in DIR/a2g/, DIR/g2a/ plus a grid PNG")
     p.add_argument("--seed", type=int, default=0, help="noise seed; pair i uses seed + i")
@@ -300,8 +320,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.markdown:
         print(markdown_table(args.markdown))
         return
-    if not (args.model and args.data and args.out):
-        parser.error("--model, --data and --out are required (except with --markdown)")
+    if not ((args.model or args.baseline == "real") and args.data and args.out):
+        parser.error("--model (except with --baseline real), --data and --out are required (except with --markdown)")
+    try:
+        check_blur_taps(args.blur, "--blur")
+    except ValueError as e:
+        parser.error(str(e))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.retrieval:
@@ -316,7 +340,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         result = evaluate_synthesis(args.model, args.data, args.split, args.direction, args.evaluator,
                                     args.baseline, args.save_images, args.limit, args.batch_size, args.seed,
-                                    args.device)
+                                    args.device, args.blur)
         if args.name:
             result["name"] = args.name
         for d in ("a2g", "g2a"):

@@ -5,7 +5,8 @@
 prints a markdown table with one row per run: the last logged step, the median seconds per step over the log
 lines (each line's ``sec_per_step``), and each key's mean over the first ``--first`` and the last ``--last``
 log lines (with ``--log-every 10``, ten lines are 100 steps). ``--until M`` reads each log only up to M minutes
-of training, e.g. the first half of a run. A key that a run does not log (Pix2Pix has no ``identity``) reads n/a.
+of training and ``--since M`` only after M, e.g. to split a run that was resumed with a larger budget. A key
+that a run does not log (Pix2Pix has no ``identity``) reads n/a.
 """
 
 from __future__ import annotations
@@ -44,14 +45,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--first", type=int, default=10, help="average over the first N log lines")
     p.add_argument("--last", type=int, default=10, help="average over the last N log lines")
     p.add_argument("--until", type=float, help="read each log only up to this many minutes of training")
+    p.add_argument("--since", type=float, help="read each log only after this many minutes of training")
     args = p.parse_args(argv)
     if args.first < 1 or args.last < 1:
         p.error("--first and --last must be at least 1")
     logs = read_run_logs({run: Path(run) for run in args.runs})
-    if args.until is not None:
-        logs = {run: [r for r in records if r["minutes"] <= args.until] for run, records in logs.items()}
-        if empty := [run for run, records in logs.items() if not records]:
-            p.error(f"no log line at or before {args.until} minutes in {', '.join(empty)}")
+    since = -1.0 if args.since is None else args.since
+    until = float("inf") if args.until is None else args.until
+    logs = {run: [r for r in records if since < r["minutes"] <= until] for run, records in logs.items()}
+    if empty := [run for run, records in logs.items() if not records]:
+        p.error(f"no log line in the minutes asked for in {', '.join(empty)}")
     print(markdown({run: summarize(records, args.keys, args.first, args.last) for run, records in logs.items()}))
 
 
