@@ -194,3 +194,5 @@ def test_real_reference_and_blur(synthcity_dir, tiny_models, tmp_path, monkeypat
         evaluate_main(["--baseline", "real", "--blur", "4", "--out", str(tmp_path / "x.json"), *common])
     with pytest.raises(SystemExit):  # only the real reference needs no --model
         evaluate_main(["--out", str(tmp_path / "x.json"), *common])
+    with pytest.raises(SystemExit):  # and it takes none
+        evaluate_main(["--baseline", "real", "--model", str(saig_d), "--out", str(tmp_path / "x.json"), *common])

@@ -322,6 +322,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if not ((args.model or args.baseline == "real") and args.data and args.out):
         parser.error("--model (except with --baseline real), --data and --out are required (except with --markdown)")
+    if args.baseline == "real" and args.model:
+        parser.error("--baseline real scores the real images: it takes no --model")
     try:
         check_blur_taps(args.blur, "--blur")
     except ValueError as e:
