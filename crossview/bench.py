@@ -47,7 +47,7 @@ def parameter_counts(preset: str) -> dict[str, int]:
     p = get_preset(preset)
     saig_s, saig_d = SAIG.from_preset(preset, "s"), SAIG.from_preset(preset, "d")
     out = {"saig_s_branch": count(saig_s.ground), "saig_d_branch": count(saig_d.ground)}
-    for direction, target in (("a2g", p.ground_size), ("g2a", p.aerial_size)):
+    for direction in ("a2g", "g2a"):
         cfg = GANConfig(direction=direction, preset=preset)
         g = build_generator(cfg, saig_s.embed_dim)
         d = count(build_discriminator(cfg, g.target_size, saig_s.embed_dim))
@@ -55,7 +55,7 @@ def parameter_counts(preset: str) -> dict[str, int]:
         suffix = "" if direction == "a2g" else "_g2a"
         out[f"generator{suffix}"] = count(g)
         out[f"discriminator{suffix}"] = d
-        out[f"pix2pix_generator{suffix}"] = count(Pix2PixGenerator(target, p.p2p_ngf))
+        out[f"pix2pix_generator{suffix}"] = count(Pix2PixGenerator(g.target_size, p.p2p_ngf))
     return out
 
 

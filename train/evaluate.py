@@ -246,10 +246,9 @@ def evaluate_synthesis(model: str | None, data: str, split: str, direction: str 
     return result
 
 
-def mean_result(name: str, files: list[str]) -> dict:
-    """The metrics averaged over result files (e.g. training seeds), direction by direction: only directions
-    that every file has, and n/a where any file has n/a."""
-    results = [json.loads(Path(f).read_text()) for f in files]
+def mean_result(name: str, results: list[dict]) -> dict:
+    """The metrics averaged over results (e.g. of training seeds), direction by direction: only directions
+    that every result has, and n/a where any result has n/a."""
     mean = {"name": name}
     for d in ("a2g", "g2a"):
         if all(d in r for r in results):
@@ -260,10 +259,10 @@ def mean_result(name: str, files: list[str]) -> dict:
 
 def read_table_item(item: str) -> dict:
     """A result file, or NAME=FILE,FILE,... for their mean under NAME."""
-    if "=" in item:
-        name, files = item.split("=", 1)
-        return mean_result(name, files.split(","))
-    return json.loads(Path(item).read_text())
+    if "=" not in item:
+        return json.loads(Path(item).read_text())
+    name, files = item.split("=", 1)
+    return mean_result(name, [read_table_item(f) for f in files.split(",")])
 
 
 def markdown_table(items: list[str]) -> str:
