@@ -55,11 +55,13 @@
 #                 Another MINUTES than 45, e.g. 90, trains into runs/eqmin-{ours,p2p}[-seed<SEED>]-90min-<direction>,
 #                 going on from the 45-minute runs where those exist (the budget counts over resumes).
 #   ablations-a2g, ablations-g2a  the ablations w/o Attn-AdaIN and w/o embedder (ABLATIONS, default both:
-#                 no-attn-adain no-embedder; any of train.generator's --no-* switches, e.g. no-diffaug), trained as
+#                 no-attn-adain no-embedder; any of train.generator's --no-* switches, e.g. no-diffaug, or rerun:
+#                 ours itself, a control on this machine and code revision), trained as
 #                 equal-minutes-<direction> trains ours, for exactly the steps of ours' run of the same SEED (default
-#                 0) and MINUTES (default 45; run that stage first), side by side; scored by the shipped SAIG-D into
-#                 runs/eval-equal-minutes/<ablation>[-seed<SEED>][-<MINUTES>min]-<direction>.json; grids (the
-#                 ablation in ours' column, beside Pix2Pix of that seed and minutes) and curves in runs/figures/<same>/.
+#                 0) and MINUTES (default 45; run that stage first, or give its step count as STEPS), side by side;
+#                 scored by the shipped SAIG-D into runs/eval-equal-minutes/<ablation>[-seed<SEED>][-<MINUTES>min]-
+#                 <direction>.json; grids (the ablation in ours' column, beside Pix2Pix of that seed and minutes,
+#                 where that run is here) and curves in runs/figures/<same>/.
 #   attn-adain-gpu  (a third GPU loan) ours and w/o Attn-AdaIN a2g from scratch, seeds 0, 1 and 2, all six at once on
 #                 one GPU for the same MINUTES (default 5), batch 16, on data/synthcity (rendered first if absent); then
 #                 the runs behind go on to the step of the one furthest on, so that all six stop at one step count.
@@ -371,20 +373,23 @@ if [[ $STAGE == ablations-a2g || $STAGE == ablations-g2a ]]; then  # Table 4 at 
   D=${STAGE#ablations-} MINUTES=${MINUTES:-45}  # of the same seed and minutes
   MTAG=$(minutes_tag "$MINUTES") MNAME=$(minutes_name "$MINUTES")
   OURS=ours$STAG$MTAG-$D
-  STEPS=$(steps_done runs/eqmin-$OURS)
+  STEPS=${STEPS:-$(steps_done runs/eqmin-$OURS)}  # STEPS=N where ours' run is on another machine (RESULTS.md has N)
   ABLATIONS=${ABLATIONS:-no-attn-adain no-embedder}
   for abl in $ABLATIONS; do
-    python -m train.generator --direction $D --$abl $SCRATCH --max-steps "$STEPS" --seed $SEED \
+    python -m train.generator --direction $D $([[ $abl == rerun ]] || echo "--$abl") $SCRATCH --max-steps "$STEPS" --seed $SEED \
       --out runs/eqmin-$abl$STAG$MTAG-$D >> runs/eqmin-$abl$STAG$MTAG-$D.stdout 2>&1 &
   done
   wait_all
-  SCORES=(runs/eval-equal-minutes/$OURS.json)
+  SCORES=()  # ours' scores and run, where they are on this machine, beside the ablations'
+  [[ ! -f runs/eval-equal-minutes/$OURS.json ]] || SCORES+=(runs/eval-equal-minutes/$OURS.json)
+  OURS_CURVES=(); [[ ! -d runs/eqmin-$OURS ]] || OURS_CURVES=("$OURS=runs/eqmin-$OURS")
   for abl in $ABLATIONS; do
     run=$abl$STAG$MTAG-$D
     case $abl in
       no-attn-adain) name="w/o Attn-AdaIN" ;;
       no-embedder) name="w/o embedder" ;;
       no-diffaug) name="w/o DiffAug" ;;
+      rerun) name="ours, rerun" ;;
       *) name="--$abl" ;;
     esac
     python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$D runs/eqmin-$run/generator \
@@ -400,7 +405,7 @@ if [[ $STAGE == ablations-a2g || $STAGE == ablations-g2a ]]; then  # Table 4 at 
     run=$abl$STAG$MTAG-$D
     python -m train.figures --data data/synthcity-test --model runs/pipelines/eqmin-$run \
       $([[ -d $P2P_RUN/generator ]] && echo "--pix2pix $D=$P2P_RUN/generator") \
-      --runs $OURS=runs/eqmin-$OURS $run=runs/eqmin-$run --out runs/figures/$run
+      --runs "${OURS_CURVES[@]}" $run=runs/eqmin-$run --out runs/figures/$run
   done
 fi
 
