@@ -375,16 +375,19 @@ if [[ $STAGE == ablations-a2g || $STAGE == ablations-g2a ]]; then  # Table 4 at 
   OURS=ours$STAG$MTAG-$D
   STEPS=${STEPS:-$(steps_done runs/eqmin-$OURS)}  # STEPS=N where ours' run is on another machine (RESULTS.md has N)
   ABLATIONS=${ABLATIONS:-no-attn-adain no-embedder}
+  abl_run() { echo "$1$STAG$MTAG-$D"; }  # ABLATION: the name of its run, pipeline, scores and figures
+  abl_switch() { [[ $1 == rerun ]] || echo "--$1"; }  # ABLATION: its train.generator switch (rerun: none)
   for abl in $ABLATIONS; do
-    python -m train.generator --direction $D $([[ $abl == rerun ]] || echo "--$abl") $SCRATCH --max-steps "$STEPS" --seed $SEED \
-      --out runs/eqmin-$abl$STAG$MTAG-$D >> runs/eqmin-$abl$STAG$MTAG-$D.stdout 2>&1 &
+    run=$(abl_run "$abl")
+    python -m train.generator --direction $D $(abl_switch "$abl") $SCRATCH --max-steps "$STEPS" --seed $SEED \
+      --out runs/eqmin-$run >> runs/eqmin-$run.stdout 2>&1 &
   done
   wait_all
   SCORES=()  # ours' scores and run, where they are on this machine, beside the ablations'
   [[ ! -f runs/eval-equal-minutes/$OURS.json ]] || SCORES+=(runs/eval-equal-minutes/$OURS.json)
   OURS_CURVES=(); [[ ! -d runs/eqmin-$OURS ]] || OURS_CURVES=("$OURS=runs/eqmin-$OURS")
   for abl in $ABLATIONS; do
-    run=$abl$STAG$MTAG-$D
+    run=$(abl_run "$abl")
     case $abl in
       no-attn-adain) name="w/o Attn-AdaIN" ;;
       no-embedder) name="w/o embedder" ;;
@@ -402,7 +405,7 @@ if [[ $STAGE == ablations-a2g || $STAGE == ablations-g2a ]]; then  # Table 4 at 
   python -m train.evaluate --markdown "${SCORES[@]}"
   P2P_RUN=runs/eqmin-p2p$STAG$MTAG-$D  # the grids set each ablation beside Pix2Pix of the same seed and minutes
   for abl in $ABLATIONS; do
-    run=$abl$STAG$MTAG-$D
+    run=$(abl_run "$abl")
     python -m train.figures --data data/synthcity-test --model runs/pipelines/eqmin-$run \
       $([[ -d $P2P_RUN/generator ]] && echo "--pix2pix $D=$P2P_RUN/generator") \
       --runs "${OURS_CURVES[@]}" $run=runs/eqmin-$run --out runs/figures/$run

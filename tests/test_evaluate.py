@@ -130,7 +130,7 @@ def test_markdown_mean_rows_average_score_files(tmp_path, capsys):
         return str(path)
 
     seed0, seed1 = score("seed0", ssim=0.2, r1=0.40), score("seed1", ssim=0.4, r1=0.45, fid_saig=50.0)
-    a2g_too = tmp_path / "both.json"  # seed 0's scores in both directions
+    a2g_too = tmp_path / "lr=2e-4 both.json"  # seed 0's scores in both directions; an = in a file's path is no name
     seed0_g2a = json.loads(Path(seed0).read_text())["g2a"]
     a2g_too.write_text(json.dumps({"name": "both", "a2g": seed0_g2a, "g2a": seed0_g2a}))
     evaluate_main(["--markdown", seed0, f"ours, mean={seed0},{seed1}", f"mixed={seed1},{a2g_too}"])

@@ -257,12 +257,18 @@ def mean_result(name: str, results: list[dict]) -> dict:
     return mean
 
 
+def read_result(path: str) -> dict:
+    """One result file, as evaluate_synthesis wrote it."""
+    return json.loads(Path(path).read_text())
+
+
 def read_table_item(item: str) -> dict:
-    """A result file, or NAME=FILE,FILE,... for their mean under NAME."""
+    """A result file, or NAME=FILE,FILE,... for their mean under NAME (only the part before the first = is a
+    name: the files after it are read as paths)."""
     if "=" not in item:
-        return json.loads(Path(item).read_text())
+        return read_result(item)
     name, files = item.split("=", 1)
-    return mean_result(name, [read_table_item(f) for f in files.split(",")])
+    return mean_result(name, [read_result(f) for f in files.split(",")])
 
 
 def markdown_table(items: list[str]) -> str:
