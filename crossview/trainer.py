@@ -14,6 +14,7 @@ G:  eq. 12 = adv (eq. 11) + 50 L1 (eq. 7) + 50 perceptual (eq. 8) + 10 identity 
 
 from __future__ import annotations
 
+import copy
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,6 +97,49 @@ def frozen(*modules: nn.Module | None):
     finally:
         for p, flag in zip(params, flags, strict=True):
             p.requires_grad_(flag)
+
+
+class GeneratorEMA:
+    """A moving average of G's weights, StyleGAN2-ADA's G_ema (Karras et al. 2020, appendix B):
+
+        theta_ema <- beta theta_ema + (1 - beta) theta,   beta = 0.5 ** (batch / half_life),
+
+    so a step's weights count half as much after ``half_life`` more training images. ``half_life`` is
+    ``kimg`` thousand images, or ``rampup`` times the images seen so far where that is less: early in a run the
+    average does not drag the start weights along. BatchNorm's running statistics (Pix2Pix's U-Net) are averaged
+    the same way, so that they fit the averaged weights; the other buffers are copied, as StyleGAN2-ADA copies
+    all of them: averaging spectral norm's unit vectors u, v would shorten them and shrink its sigma = u^T W v.
+    Training never reads the average; it is written beside G as the run's ``generator-ema``."""
+
+    def __init__(self, generator: nn.Module, kimg: float, rampup: float = 0.05):
+        if kimg <= 0:
+            raise ValueError(f"the half-life must be positive, got {kimg} kimg")
+        self.kimg, self.rampup = kimg, rampup
+        self.module = copy.deepcopy(generator).eval().requires_grad_(False)
+
+    def reset(self, generator: nn.Module) -> None:
+        """Start the average at G's current weights (after --init loaded them)."""
+        self.module.load_state_dict(generator.state_dict())
+
+    def beta(self, batch: int, images_seen: int) -> float:
+        half_life = self.kimg * 1000
+        if self.rampup > 0:
+            half_life = min(half_life, images_seen * self.rampup)
+        return 0.5 ** (batch / max(half_life, 1e-8))
+
+    @torch.no_grad()
+    def update(self, generator: nn.Module, batch: int, images_seen: int) -> None:
+        """Fold in G's weights after a step of ``batch`` images (all processes), ``images_seen`` in all."""
+        weight = 1 - self.beta(batch, images_seen)
+        params = dict(generator.named_parameters())
+        for name, avg in self.module.named_parameters():
+            avg.lerp_(params[name], weight)
+        buffers = dict(generator.named_buffers())
+        for name, avg in self.module.named_buffers():
+            if name.endswith((".running_mean", ".running_var")):
+                avg.lerp_(buffers[name], weight)
+            else:
+                avg.copy_(buffers[name])
 
 
 def build_generator(cfg: GANConfig, embed_dim: int) -> Generator:

@@ -24,6 +24,9 @@
 #                 $R/eval*/cont-*-<direction>.json, figures in docs/figures/continued-<direction>/. DIFFAUG=0 (default
 #                 1) trains ours without DiffAug, for the steps of the run with it, into runs/cont-ours-no-diffaug-<d>;
 #                 scored as cont-ours-no-diffaug-<d>.json, figures in docs/figures/continued-no-diffaug-<d>/.
+#                 EMA_KIMG=2 (say) trains both methods anew with a moving average of G's weights of that half-life
+#                 (--ema-kimg, no ramp-up) for the same MINUTES (DIFFAUG=0 too), into runs/cont-{ours,p2p}[-no-diffaug]
+#                 -ema2-<d>, and scores G and its average by those names (-ema: the average); figures the same way.
 #   continue-gpu  (a second GPU loan) Table 2's four runs go on, all at once on one GPU, for the same MINUTES (default
 #                 6) each, batch 16, on data/synthcity (rendered first if absent): a2g from the continue-a2g runs'
 #                 generators after MINUTES=100, g2a from the ones shipped at commit 4c787cd (START_OURS_A2G, START_P2P_A2G,
@@ -225,26 +228,39 @@ if [[ $STAGE == continue-a2g || $STAGE == continue-g2a ]]; then  # a longer budg
   CONT="--direction $D --data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 10
         --sample-every 250 --checkpoint-every 50 --resume"
   MINUTES=${MINUTES:-$DEFAULT_MINUTES}
-  OURS=cont-ours-$D OURS_BUDGET="--max-minutes $MINUTES" NAME=ours
-  if [[ ${DIFFAUG:-1} == 0 ]]; then  # ours without DiffAug for the steps ours got with it; Pix2Pix's run is reused
-    OURS=cont-ours-no-diffaug-$D OURS_BUDGET="--no-diffaug --max-steps $(steps_done runs/cont-ours-$D)"
-    NAME="ours w/o DiffAug"
+  TAG=${EMA_KIMG:+-ema$EMA_KIMG}  # with a weight average, both methods train new runs for the same minutes
+  EMA=${EMA_KIMG:+--ema-kimg $EMA_KIMG --ema-rampup 0}  # no ramp-up: the runs start from trained weights
+  OURS=cont-ours$TAG-$D OURS_BUDGET="--max-minutes $MINUTES" NAME=ours P2P=cont-p2p$TAG-$D
+  if [[ ${DIFFAUG:-1} == 0 ]]; then
+    OURS=cont-ours-no-diffaug$TAG-$D NAME="ours w/o DiffAug"
+    if [[ -z $TAG ]]; then  # for the steps ours got with DiffAug; that run's Pix2Pix is reused
+      OURS_BUDGET="--no-diffaug --max-steps $(steps_done runs/cont-ours-$D)"
+    else
+      OURS_BUDGET="--no-diffaug --max-minutes $MINUTES"
+    fi
   fi
-  python -m train.generator $CONT $OURS_BUDGET --init $START/demo/$D --out runs/$OURS >> runs/$OURS.stdout 2>&1 &
-  python -m train.pix2pix $CONT --max-minutes $MINUTES --init $START/pix2pix-$D --out runs/cont-p2p-$D \
-    >> runs/cont-p2p-$D.stdout 2>&1 &  # finished: stops at once
+  python -m train.generator $CONT $EMA $OURS_BUDGET --init $START/demo/$D --out runs/$OURS >> runs/$OURS.stdout 2>&1 &
+  python -m train.pix2pix $CONT $EMA --max-minutes $MINUTES --init $START/pix2pix-$D --out runs/$P2P \
+    >> runs/$P2P.stdout 2>&1 &  # finished: stops at once
   wait_all
-  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$D runs/$OURS/generator \
-    --out runs/pipelines/$OURS --fp16
   mkdir -p $EVAL_DIR
-  python -m train.evaluate --model runs/pipelines/$OURS $EVAL --out $EVAL_DIR/$OURS.json --name "$NAME" &
-  python -m train.evaluate --model runs/cont-p2p-$D/generator --baseline pix2pix --direction $D $EVAL \
-    --out $EVAL_DIR/cont-pix2pix-$D.json --name Pix2Pix &
-  wait_all
-  python -m train.evaluate --markdown $EVAL_DIR/$OURS.json $EVAL_DIR/cont-pix2pix-$D.json
-  python -m train.figures --data data/synthcity-test --model runs/pipelines/$OURS \
-    --pix2pix $D=runs/cont-p2p-$D/generator --runs ours-$D=runs/$OURS pix2pix-$D=runs/cont-p2p-$D \
-    --out docs/figures/${OURS/cont-ours/continued}  # RESULTS.md shows the grid and the curves
+  for W in generator ${EMA:+generator-ema}; do  # G, and its weight average where there is one
+    SUFFIX=${W#generator} SCORES_OURS=$EVAL_DIR/$OURS$SUFFIX.json
+    SCORES_P2P=$EVAL_DIR/${P2P/cont-p2p/cont-pix2pix}$SUFFIX.json
+    python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$D runs/$OURS/$W \
+      --out runs/pipelines/$OURS$SUFFIX --fp16
+    python -m train.evaluate --model runs/pipelines/$OURS$SUFFIX $EVAL --out $SCORES_OURS \
+      --name "$NAME${SUFFIX:+, weight average}" &
+    python -m train.evaluate --model runs/$P2P/$W --baseline pix2pix --direction $D $EVAL --out $SCORES_P2P \
+      --name "Pix2Pix${SUFFIX:+, weight average}" &
+    wait_all
+    python -m train.evaluate --markdown $SCORES_OURS $SCORES_P2P
+    CURVES=(--runs ours-$D=runs/$OURS pix2pix-$D=runs/$P2P)
+    [[ -z $SUFFIX ]] || CURVES=()  # the runs' curves once, beside G's grid
+    python -m train.figures --data data/synthcity-test --model runs/pipelines/$OURS$SUFFIX \
+      --pix2pix $D=runs/$P2P/$W "${CURVES[@]}" \
+      --out docs/figures/${OURS/cont-ours/continued}$SUFFIX  # RESULTS.md shows the grid and the curves
+  done
 fi
 
 if [[ $STAGE == continue-gpu ]]; then  # a second GPU loan: the four Table 2 runs go on from the best weights so far

@@ -26,7 +26,7 @@ from crossview.models.discriminator import OneWayDiscriminator
 from crossview.models.embedder import SAIG, ConvStem
 from crossview.models.generator import Generator, sn_conv, upsample, upsample_conv3x3
 from crossview.models.vgg import VGG16Features, load_vgg16
-from crossview.trainer import GANConfig, GANTrainer, build_generator, frozen
+from crossview.trainer import GANConfig, GANTrainer, GeneratorEMA, build_generator, frozen
 from tests.test_embedder import _run
 from train.loss_gradients import high_frequency_share, loss_gradients
 
@@ -414,6 +414,52 @@ def test_init_starts_from_a_generator_folder_and_resume_wins(synthcity_dir, tiny
     with pytest.raises(CheckpointError, match="does not fit"):  # a Pix2Pix U-Net is not this generator
         train(GeneratorTrainConfig(out=str(tmp_path / "bad"), max_steps=1, init=str(tmp_path / "p2p" / "generator"),
                                    **common))
+
+
+def test_ema_averages_weights_and_batchnorm_statistics_and_copies_spectral_norm_vectors():
+    torch.manual_seed(0)
+    g = torch.nn.Sequential(sn_conv(3, 4, 3), torch.nn.BatchNorm2d(4))
+    g(torch.randn(2, 3, 8, 8))  # one training pass: BatchNorm's statistics and spectral norm's u, v move
+    ema = GeneratorEMA(g, kimg=0.004, rampup=0)  # half-life 4 images
+    before = {k: v.clone() for k, v in ema.module.state_dict().items()}
+    assert ema.beta(batch=4, images_seen=1000) == 0.5
+    assert ema.beta(batch=4, images_seen=1000) == GeneratorEMA(g, 0.004, rampup=0.05).beta(4, 1000)  # ramp-up over
+    assert GeneratorEMA(g, 0.004, rampup=0.05).beta(batch=2, images_seen=40) == 0.5  # half-life 0.05 x 40 = 2
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(1.0)
+    g(torch.randn(2, 3, 8, 8))
+    ema.update(g, batch=4, images_seen=1000)
+    now, avg = g.state_dict(), ema.module.state_dict()
+    for k in avg:
+        if k.endswith(("original", "bias", "1.weight", "running_mean", "running_var")):  # weights and BN statistics
+            assert torch.allclose(avg[k], (before[k] + now[k]) / 2), k
+        else:  # u, v and num_batches_tracked follow G
+            assert k.endswith(("_u", "_v", "num_batches_tracked")) and torch.equal(avg[k], now[k]), k
+    assert not ema.module.training and not any(p.requires_grad for p in ema.module.parameters())
+    with pytest.raises(ValueError, match="half-life"):
+        GeneratorEMA(g, kimg=0)
+
+
+def test_ema_generator_is_written_starts_at_init_and_resumes_exactly(synthcity_dir, tmp_path):
+    from train.generator import train
+    from train.pix2pix import Pix2PixTrainConfig, build_pix2pix_trainer
+
+    common = dict(data=str(synthcity_dir), preset="tiny", batch_size=3, workers=0, checkpoint_every=1,
+                  sample_every=100, device="cpu", ema_kimg=0.01)
+
+    def run(name, **kw):
+        train(Pix2PixTrainConfig(out=str(tmp_path / name), **common, **kw), build_pix2pix_trainer, "pix2pix")
+        return {w: load_file(str(tmp_path / name / w / "model.safetensors")) for w in ("generator", "generator-ema")}
+
+    full = run("full", max_steps=4)
+    run("part", max_steps=2)
+    part = run("part", max_steps=4, resume=True)
+    for w in full:  # the average is in the checkpoint: a resumed run ends with the same one
+        assert all(torch.equal(full[w][k], part[w][k]) for k in full[w]), w
+    assert any(not torch.equal(full["generator"][k], full["generator-ema"][k]) for k in full["generator"])
+    start = run("start", epochs=0, init=str(tmp_path / "full" / "generator"))["generator-ema"]
+    assert all(torch.equal(start[k], full["generator"][k]) for k in start)  # --init: the average starts there
 
 
 def test_generator_ddp_two_cpu_processes(synthcity_dir, tiny_saig, tmp_path):

@@ -9,8 +9,8 @@
 Ablations (paper table 4): --no-embedder, --no-attn-adain, --no-style, --no-retrieval, --same-structure,
 --no-coarse-d. Writes to --out: train.log, log.jsonl (every loss), curves.png, samples/step-*.png
 (source | coarse | synthesized | target), checkpoints/ (resumable: models, optimizers, RNG states),
-generator/ (config.json + model.safetensors) and config.json (the run's settings, including which features
-the perceptual loss used).
+generator/ (config.json + model.safetensors), with --ema-kimg also generator-ema/ (the moving average of G's
+weights), and config.json (the run's settings, including which features the perceptual loss used).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from crossview.runtime import (
     setup_distributed,
     setup_logging,
 )
-from crossview.trainer import GANConfig, GANTrainer
+from crossview.trainer import GANConfig, GANTrainer, GeneratorEMA
 from crossview.visualize import make_grid
 
 log = logging.getLogger("train.generator")
@@ -68,6 +68,8 @@ class RunConfig:
     device: str = "auto"
     resume: bool = False
     init: str = ""  # a generator folder to start from (fresh discriminators, optimizers); --resume's checkpoint wins
+    ema_kimg: float = 0.0  # half-life of G's weight average in thousands of images (0: none, as the shipped models)
+    ema_rampup: float = 0.05  # the half-life is at most this share of the images seen so far (0: no ramp-up)
 
 
 @dataclass
@@ -115,14 +117,18 @@ def train(cfg: RunConfig, build_trainer=build_gan_trainer, name: str = "generato
     total_steps = int(cfg.epochs * steps_per_epoch)
     stop_at = min(total_steps, cfg.max_steps) if cfg.max_steps else total_steps
 
+    ema = GeneratorEMA(trainer.G, cfg.ema_kimg, cfg.ema_rampup) if cfg.ema_kimg else None
+    modules = trainer.modules() | ({"generator_ema": ema.module} if ema else {})  # what a checkpoint holds
     checkpointer = TrainingCheckpointer(out)
     step, seconds_before = 0, 0.0
     if cfg.resume and checkpointer.latest() is not None:
-        state = checkpointer.restore(trainer.modules(), trainer.optimizers(), device=device)
+        state = checkpointer.restore(modules, trainer.optimizers(), device=device)
         step, seconds_before = state["step"], state["extra"].get("train_seconds", 0.0)
         log.info("resumed from %s at step %d", state["path"], step)
     elif cfg.init:
         load_weights(trainer.G, cfg.init)
+        if ema:
+            ema.reset(trainer.G)
         log.info("starting from the generator weights of %s", cfg.init)
     elif cfg.resume:
         log.info("no checkpoint under %s yet: starting from scratch", out)
@@ -164,6 +170,9 @@ def train(cfg: RunConfig, build_trainer=build_gan_trainer, name: str = "generato
                 log.error("%s; stopping. The last good checkpoint is %s", e, checkpointer.latest())
                 raise
             step += 1
+            if ema:
+                images = cfg.batch_size * dist.world_size
+                ema.update(trainer.G, images, step * images)
             if cfg.max_minutes and out_of_time(train_seconds(), cfg.max_minutes, device):
                 stop_at = step  # the wall-clock budget (equal budgets compare methods fairly) ends the run here
             running.append(logs)
@@ -180,12 +189,14 @@ def train(cfg: RunConfig, build_trainer=build_gan_trainer, name: str = "generato
                 save_samples(trainer, fixed[src_view], fixed[tgt_view], out / "samples" / f"step-{step:07d}.png")
                 plot_curves(history.read(), out / "curves.png", f"{name} {cfg.direction}")
             if dist.is_main and (step % cfg.checkpoint_every == 0 or step == stop_at):
-                checkpointer.save(step, trainer.modules(), trainer.optimizers(), {"train_seconds": train_seconds()})
+                checkpointer.save(step, modules, trainer.optimizers(), {"train_seconds": train_seconds()})
             if step >= stop_at:
                 break
     bar.close()
     if dist.is_main:
         save_model(trainer.G, out / "generator")
+        if ema:
+            save_model(ema.module, out / "generator-ema")
         log.info("done at step %d after %.1f min of training: generator in %s", step, train_seconds() / 60,
                  out / "generator")
     cleanup_distributed(dist)
@@ -216,6 +227,9 @@ RUN_HELPS = {
     "resume": "continue exactly from the newest complete checkpoint in --out",
     "init": "start from this generator folder's weights (same preset and options), with fresh discriminators "
             "and optimizers; ignored when --resume finds a checkpoint",
+    "ema_kimg": "also keep a moving average of the generator's weights whose half-life is this many thousand "
+                "training images (StyleGAN2-ADA's G_ema; 0: none); written to generator-ema/",
+    "ema_rampup": "cap the average's half-life at this share of the images seen so far (0: no cap)",
 }
 HELPS = RUN_HELPS | {
     "direction": "a2g (aerial -> ground panorama) or g2a (panorama -> aerial)",
