@@ -100,7 +100,7 @@ def frozen(*modules: nn.Module | None):
 
 
 class GeneratorEMA:
-    """A moving average of G's weights, StyleGAN2-ADA's G_ema (Karras et al. 2020, appendix B):
+    """A moving average of G's weights, StyleGAN2-ADA's G_ema (Karras et al. 2020; its ema_kimg, ema_rampup):
 
         theta_ema <- beta theta_ema + (1 - beta) theta,   beta = 0.5 ** (batch / half_life),
 
