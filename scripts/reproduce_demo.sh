@@ -27,6 +27,7 @@
 #                 EMA_KIMG=2 (say) trains both methods anew with a moving average of G's weights of that half-life
 #                 (--ema-kimg, no ramp-up) for the same MINUTES (DIFFAUG=0 too), into runs/cont-{ours,p2p}[-no-diffaug]
 #                 -ema2-<d>, and scores G and its average by those names (-ema: the average); figures the same way.
+#                 SEED=1 (default 0) trains both anew with that seed the same way, with -seed1 in their names.
 #   continue-gpu  (a second GPU loan) Table 2's four runs go on, all at once on one GPU, for the same MINUTES (default
 #                 6) each, batch 16, on data/synthcity (rendered first if absent): a2g from the continue-a2g runs'
 #                 generators after MINUTES=100, g2a from the ones shipped at commit 4c787cd (START_OURS_A2G, START_P2P_A2G,
@@ -226,9 +227,10 @@ if [[ $STAGE == continue-a2g || $STAGE == continue-g2a ]]; then  # a longer budg
   esac
   for m in demo/$D pix2pix-$D; do checkpoint_from_git $START_COMMIT $m $START/$m; done
   CONT="--direction $D --data data/synthcity-36k --batch-size 16 --epochs 100 --workers 1 --log-every 10
-        --sample-every 250 --checkpoint-every 50 --resume"
+        --sample-every 250 --checkpoint-every 50 --resume --seed ${SEED:-0}"
   MINUTES=${MINUTES:-$DEFAULT_MINUTES}
-  TAG=${EMA_KIMG:+-ema$EMA_KIMG}  # with a weight average, both methods train new runs for the same minutes
+  TAG=${EMA_KIMG:+-ema$EMA_KIMG}  # with a weight average or a seed, both methods train new runs for the same minutes
+  [[ ${SEED:-0} == 0 ]] || TAG=$TAG-seed$SEED
   EMA=${EMA_KIMG:+--ema-kimg $EMA_KIMG --ema-rampup 0}  # no ramp-up: the runs start from trained weights
   OURS=cont-ours$TAG-$D OURS_BUDGET="--max-minutes $MINUTES" NAME=ours P2P=cont-p2p$TAG-$D
   if [[ ${DIFFAUG:-1} == 0 ]]; then
