@@ -235,11 +235,9 @@ if [[ $STAGE == continue-a2g || $STAGE == continue-g2a ]]; then  # a longer budg
   OURS=cont-ours$TAG-$D OURS_BUDGET="--max-minutes $MINUTES" NAME=ours P2P=cont-p2p$TAG-$D
   if [[ ${DIFFAUG:-1} == 0 ]]; then
     OURS=cont-ours-no-diffaug$TAG-$D NAME="ours w/o DiffAug"
-    if [[ -z $TAG ]]; then  # for the steps ours got with DiffAug; that run's Pix2Pix is reused
-      OURS_BUDGET="--no-diffaug --max-steps $(steps_done runs/cont-ours-$D)"
-    else
-      OURS_BUDGET="--no-diffaug --max-minutes $MINUTES"
-    fi
+    # no TAG: for the steps ours got with DiffAug, beside that run's Pix2Pix (reused); else the same minutes
+    [[ -n $TAG ]] || OURS_BUDGET="--max-steps $(steps_done runs/cont-ours-$D)"
+    OURS_BUDGET="--no-diffaug $OURS_BUDGET"
   fi
   python -m train.generator $CONT $EMA $OURS_BUDGET --init $START/demo/$D --out runs/$OURS >> runs/$OURS.stdout 2>&1 &
   python -m train.pix2pix $CONT $EMA --max-minutes $MINUTES --init $START/pix2pix-$D --out runs/$P2P \

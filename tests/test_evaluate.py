@@ -139,6 +139,10 @@ def test_markdown_mean_rows_average_score_files(tmp_path, capsys):
     assert rows[3] == "| g2a | ours, mean | 0.3000 | 16.0000 | n/a | n/a | 45.0000 | 42.50 |"
     assert rows[4] == "| g2a | mixed | 0.3000 | 16.0000 | n/a | n/a | 45.0000 | 42.50 |"
     assert len(rows) == 5  # a direction that not every file has gets no mean row
+    evaluate_main(["--markdown", str(a2g_too)])  # on its own, a file whose path holds an = is still a file
+    assert capsys.readouterr().out.splitlines()[2:] == [
+        "| a2g | both | 0.2000 | 16.0000 | n/a | n/a | 40.0000 | 40.00 |",
+        "| g2a | both | 0.2000 | 16.0000 | n/a | n/a | 40.0000 | 40.00 |"]
 
 
 def test_logstats_steps_speed_and_window_means(tmp_path, capsys):

@@ -264,8 +264,8 @@ def read_result(path: str) -> dict:
 
 def read_table_item(item: str) -> dict:
     """A result file, or NAME=FILE,FILE,... for their mean under NAME (only the part before the first = is a
-    name: the files after it are read as paths)."""
-    if "=" not in item:
+    name: the files after it are read as paths). An existing file is a file, whatever its path holds."""
+    if "=" not in item or Path(item).is_file():
         return read_result(item)
     name, files = item.split("=", 1)
     return mean_result(name, [read_result(f) for f in files.split(",")])
@@ -289,6 +289,16 @@ def markdown_table(items: list[str]) -> str:
     return "\n".join(lines)
 
 
+def blur_taps(text: str) -> int:
+    """--blur's type: the check evaluate_synthesis makes, as a usage error before anything loads."""
+    taps = int(text)
+    try:
+        check_blur_taps(taps, "--blur")
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
+    return taps
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -303,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", choices=["pix2pix", "real"],
                    help="pix2pix: --model is a Pix2Pix generator folder; real: score the real target images "
                         "themselves (no --model), a perfect synthesis")
-    p.add_argument("--blur", type=int, default=0,
+    p.add_argument("--blur", type=blur_taps, default=0,
                    help="binomial low-pass of this many taps (odd, >= 3; 0: none) on the images before scoring")
     p.add_argument("--name", help="method name shown by --markdown (default: crossview or pix2pix)")
     p.add_argument("--save-images", help="keep the synthesized images in DIR/a2g/, DIR/g2a/ plus a grid PNG")
@@ -329,10 +339,6 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--model (except with --baseline real), --data and --out are required (except with --markdown)")
     if args.baseline == "real" and args.model:
         parser.error("--baseline real scores the real images: it takes no --model")
-    try:
-        check_blur_taps(args.blur, "--blur")
-    except ValueError as e:
-        parser.error(str(e))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.retrieval:
