@@ -460,6 +460,10 @@ def test_ema_generator_is_written_starts_at_init_and_resumes_exactly(synthcity_d
     assert any(not torch.equal(full["generator"][k], full["generator-ema"][k]) for k in full["generator"])
     start = run("start", epochs=0, init=str(tmp_path / "full" / "generator"))["generator-ema"]
     assert all(torch.equal(start[k], full["generator"][k]) for k in start)  # --init: the average starts there
+    train(Pix2PixTrainConfig(out=str(tmp_path / "plain"), **(common | {"ema_kimg": 0}), max_steps=1),
+          build_pix2pix_trainer, "pix2pix")
+    with pytest.raises(CheckpointError, match=r"holds no weight average.*--init"):  # a run without an average
+        run("plain", max_steps=2, resume=True)
 
 
 def test_generator_ddp_two_cpu_processes(synthcity_dir, tiny_saig, tmp_path):

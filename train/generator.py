@@ -27,7 +27,14 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from crossview.checkpoint import TrainingCheckpointer, load_model, load_weights, save_model, write_json_atomic
+from crossview.checkpoint import (
+    CheckpointError,
+    TrainingCheckpointer,
+    load_model,
+    load_weights,
+    save_model,
+    write_json_atomic,
+)
 from crossview.data import open_pairs
 from crossview.data.pairs import tensor_to_image
 from crossview.losses import PERCEPTUAL_LEVELS
@@ -122,6 +129,10 @@ def train(cfg: RunConfig, build_trainer=build_gan_trainer, name: str = "generato
     checkpointer = TrainingCheckpointer(out)
     step, seconds_before = 0, 0.0
     if cfg.resume and checkpointer.latest() is not None:
+        if ema and not (checkpointer.latest() / "generator_ema.safetensors").is_file():
+            raise CheckpointError(f"{checkpointer.latest()} holds no weight average (the run was started without "
+                                  "--ema-kimg): resume it without --ema-kimg, or start a new run with --out elsewhere "
+                                  f"and --init {out / 'generator'}")
         state = checkpointer.restore(modules, trainer.optimizers(), device=device)
         step, seconds_before = state["step"], state["extra"].get("train_seconds", 0.0)
         log.info("resumed from %s at step %d", state["path"], step)
