@@ -72,6 +72,12 @@
 #                 Each is copied as float16 (generator-fp16/) beside its run in runs/gpu3/ (RUNS). Run again where the
 #                 copies are (here: after they came back from the GPU machine), it skips the training and scores them
 #                 by EVALUATOR into runs/gpu3/eval/; EVALUATE=0 trains only.
+#   g2a-gpu       (a fourth GPU loan) ours w/o DiffAug and Pix2Pix g2a from scratch, seeds 0 and 1, and ours with
+#                 DiffAug, seed 0, all five at once on one GPU for the same MINUTES (default 5), batch 16, on
+#                 data/synthcity (rendered first if absent), each with a moving average of G's weights (EMA_KIMG,
+#                 default 2, with the default ramp-up); each average is copied as float16 (generator-ema-fp16/)
+#                 into runs/gpu4/ (RUNS). Run again where the copies are, it skips the training and scores the
+#                 averages by EVALUATOR into runs/gpu4/eval/; EVALUATE=0 trains only.
 # Environment: ROUTE, MINUTES, SAIG_EPOCHS (default 30), RENDER_WORKERS (default: all cores), EVALUATOR (the
 #   SAIG-D folder for R@1 and FID-SAIG; default assets/checkpoints/saig-d, whose scores go to $R/eval/; another
 #   evaluator's go to $R/eval-<its folder name>/, e.g. runs/gpu/eval-saig-d-leg4/).
@@ -466,6 +472,70 @@ if [[ $STAGE == attn-adain-gpu ]]; then  # (a third GPU loan) ours against w/o A
       SCORES+=("$EVAL3/$run.json")
     done < <(runs3)
     python -m train.evaluate --markdown "${SCORES[@]}"
+  fi
+fi
+
+if [[ $STAGE == g2a-gpu ]]; then  # (a fourth GPU loan) ours and Pix2Pix g2a from scratch, with weight averages
+  G4=${RUNS:-runs/gpu4}; EVAL4=$(eval_dir "$G4")
+  runs4() {  # the five runs, one per line: METHOD SEED RUN (the last one's float16 copy is the last file written)
+    local seed
+    for seed in 0 1; do
+      echo "ours-no-diffaug $seed ours-no-diffaug$(seed_tag "$seed")-g2a"
+      echo "pix2pix $seed pix2pix$(seed_tag "$seed")-g2a"
+    done
+    echo "ours 0 ours-g2a"
+  }
+  mkdir -p "$G4"
+  if [[ ! -d $G4/ours-g2a/generator-ema-fp16 ]]; then  # trains only where no copies are
+    train_set_rendered || render_train_set
+    if command -v nvidia-smi > /dev/null; then  # shows how busy the shared GPU was
+      nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 5 > "$G4/gpu-util.csv" &
+      SMI=$!
+    fi
+    pids=()
+    while read -r method seed run; do
+      case $method in
+        pix2pix) trainer=(train.pix2pix) ;;
+        ours) trainer=(train.generator) ;;
+        ours-no-diffaug) trainer=(train.generator --no-diffaug) ;;
+      esac
+      python -m "${trainer[@]}" --direction g2a --data data/synthcity --batch-size 16 --epochs 100 --workers 2 \
+        --resume --log-every 25 --sample-every 500 --checkpoint-every 250 --seed "$seed" \
+        --ema-kimg "${EMA_KIMG:-2}" --max-minutes "${MINUTES:-5}" --out "$G4/$run" >> "$G4/$run.stdout" 2>&1 &
+      pids+=($!)
+    done < <(runs4)
+    ok=1; wait_for "${pids[@]}" || ok=0  # not wait_all: nvidia-smi runs until killed
+    [[ -z ${SMI:-} ]] || kill "$SMI"
+    (( ok ))
+    # only the averages travel back: both methods' G and average, float16, would pass the machine's 64 MiB
+    while read -r _ _ run; do
+      python -m crossview.checkpoint "$G4/$run/generator-ema" "$G4/$run/generator-ema-fp16" --fp16
+    done < <(runs4)
+  fi
+  if [[ ${EVALUATE:-1} != 0 ]]; then  # two at a time, ours as float16 pipelines with the shipped SAIG-S
+    mkdir -p "$EVAL4"; SCORES=()
+    while read -r method seed run; do
+      name="$(case $method in ours) echo ours ;; ours-no-diffaug) echo "ours w/o DiffAug" ;; *) echo Pix2Pix ;; esac)"
+      name="$name, weight average$(seed_name "$seed")"
+      if [[ $method == pix2pix ]]; then
+        python -m train.evaluate --model "$G4/$run/generator-ema-fp16" --baseline pix2pix --direction g2a $EVAL \
+          --name "$name" --out "$EVAL4/$run.json" &
+      else
+        python -m crossview.pipeline --embedder assets/checkpoints/saig-s --g2a "$G4/$run/generator-ema-fp16" --fp16 \
+          --out "runs/pipelines/gpu4-$run"
+        python -m train.evaluate --model "runs/pipelines/gpu4-$run" $EVAL --name "$name" --out "$EVAL4/$run.json" &
+      fi
+      SCORES+=("$EVAL4/$run.json")
+      (( ${#SCORES[@]} % 2 )) || wait_all
+    done < <(runs4)
+    wait_all
+    python -m train.evaluate --markdown "${SCORES[@]}"
+    CURVES=(--runs); while read -r _ _ run; do CURVES+=("$run=$G4/$run"); done < <(runs4)
+    for run in ours-no-diffaug-g2a ours-g2a; do  # seed 0's grids, each of ours beside the same Pix2Pix
+      python -m train.figures --data data/synthcity-test --model "runs/pipelines/gpu4-$run" \
+        --pix2pix g2a="$G4/pix2pix-g2a/generator-ema-fp16" "${CURVES[@]}" --out "docs/figures/gpu4-$run"
+      CURVES=()  # the five runs' curves once, beside the first grid
+    done
   fi
 fi
 
