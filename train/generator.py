@@ -127,13 +127,14 @@ def train(cfg: RunConfig, build_trainer=build_gan_trainer, name: str = "generato
     ema = GeneratorEMA(trainer.G, cfg.ema_kimg, cfg.ema_rampup) if cfg.ema_kimg else None
     modules = trainer.modules() | ({"generator_ema": ema.module} if ema else {})  # what a checkpoint holds
     checkpointer = TrainingCheckpointer(out)
+    latest = checkpointer.latest() if cfg.resume else None
     step, seconds_before = 0, 0.0
-    if cfg.resume and checkpointer.latest() is not None:
-        if ema and not (checkpointer.latest() / "generator_ema.safetensors").is_file():
-            raise CheckpointError(f"{checkpointer.latest()} holds no weight average (the run was started without "
-                                  "--ema-kimg): resume it without --ema-kimg, or start a new run with --out elsewhere "
-                                  f"and --init {out / 'generator'}")
-        state = checkpointer.restore(modules, trainer.optimizers(), device=device)
+    if latest is not None:
+        if ema and not (latest / "generator_ema.safetensors").is_file():  # the file TrainingCheckpointer names
+            raise CheckpointError(f"{latest} holds no weight average (the run was started without --ema-kimg): "
+                                  "resume it without --ema-kimg, or start a new run from its weights (--out "
+                                  "elsewhere, --init its generator/ folder)")
+        state = checkpointer.restore(modules, trainer.optimizers(), path=latest, device=device)
         step, seconds_before = state["step"], state["extra"].get("train_seconds", 0.0)
         log.info("resumed from %s at step %d", state["path"], step)
     elif cfg.init:
