@@ -3,6 +3,7 @@
 #   scripts/reproduce_demo.sh data|train|ship|evaluate|equal-steps|figures   (default: all but equal-steps)
 #   scripts/reproduce_demo.sh continue-a2g                                   (on its own, as every stage below)
 #   scripts/reproduce_demo.sh leg4-evaluator   Table 4's SAIG-D (commit 219cd95) into runs/saig-d-leg4
+#   scripts/reproduce_demo.sh data-train       data/synthcity alone, unless it is there (scripts/gpu_loan.sh)
 # Two routes, chosen with ROUTE:
 #   gpu (default) the shipped models: on one GPU (an H100 here), ours and Pix2Pix in both directions and the two
 #                 a2g ablations all at once, each for the same wall-clock budget (MINUTES, default 4.3), batch 16,
@@ -129,6 +130,7 @@ render_train_set() {  # data/synthcity, the GPU loans' training set
 train_set_rendered() { [[ -f data/synthcity/meta.json ]]; }  # meta.json is written last: a cut-off render lacks it
 
 if [[ $STAGE == leg4-evaluator ]]; then leg4_evaluator; fi
+if [[ $STAGE == data-train ]]; then train_set_rendered || render_train_set; fi  # the GPU loans' set alone (gpu_loan.sh)
 
 if [[ $STAGE == all || $STAGE == data ]]; then  # the same two datasets on both routes
   render_train_set
