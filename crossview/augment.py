@@ -39,18 +39,21 @@ def random_rotate_flip(aerial: torch.Tensor, ground: torch.Tensor, generator: to
 # DiffAug (Zhao et al., 2020): differentiable Color + Cutout before every discriminator call
 
 
-def diff_augment(x: torch.Tensor, cutout_ratio: float = 0.5) -> torch.Tensor:
-    """Color (random brightness, saturation, contrast per image) then Cutout (one zeroed square per image,
-    ``cutout_ratio`` of each side). Differentiable in x; randomness from the global torch RNG."""
-    n = x.shape[0]
-    dev, dt = x.device, x.dtype
+def color(x: torch.Tensor) -> torch.Tensor:
+    """Random brightness, saturation and contrast per image, in that order (DiffAug's Color)."""
+    n, dev, dt = x.shape[0], x.device, x.dtype
     x = x + (torch.rand(n, 1, 1, 1, device=dev, dtype=dt) - 0.5)
     mean = x.mean(dim=1, keepdim=True)
     x = (x - mean) * (torch.rand(n, 1, 1, 1, device=dev, dtype=dt) * 2) + mean
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    x = (x - mean) * (torch.rand(n, 1, 1, 1, device=dev, dtype=dt) + 0.5) + mean
+    return (x - mean) * (torch.rand(n, 1, 1, 1, device=dev, dtype=dt) + 0.5) + mean
+
+
+def cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
+    """One zeroed square per image, ``ratio`` of each side, centred anywhere in the image (DiffAug's Cutout)."""
+    n, dev, dt = x.shape[0], x.device, x.dtype
     h, w = x.shape[2:]
-    ch, cw = int(h * cutout_ratio + 0.5), int(w * cutout_ratio + 0.5)
+    ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
     cy = torch.randint(0, h + (1 - ch % 2), (n, 1, 1), device=dev)
     cx = torch.randint(0, w + (1 - cw % 2), (n, 1, 1), device=dev)
     rows = torch.arange(h, device=dev).view(1, h, 1)
@@ -58,3 +61,20 @@ def diff_augment(x: torch.Tensor, cutout_ratio: float = 0.5) -> torch.Tensor:
     top, left = cy - ch // 2, cx - cw // 2  # the square may stick out of the image; only its inside is cut
     inside = (rows >= top) & (rows < top + ch) & (cols >= left) & (cols < left + cw)
     return x * (~inside).unsqueeze(1).to(dt)
+
+
+DIFFAUG_POLICIES = {"color+cutout": (color, cutout), "color": (color,), "cutout": (cutout,)}  # the first: default
+
+
+def check_diffaug_policy(policy: str) -> None:
+    if policy not in DIFFAUG_POLICIES:
+        raise ValueError(f"unknown DiffAug policy {policy!r}; choose one of {', '.join(DIFFAUG_POLICIES)}")
+
+
+def diff_augment(x: torch.Tensor, policy: str = "color+cutout") -> torch.Tensor:
+    """The policy's augmentations in turn (default Color then Cutout, half of each side). Differentiable in x;
+    randomness from the global torch RNG."""
+    check_diffaug_policy(policy)
+    for augment in DIFFAUG_POLICIES[policy]:
+        x = augment(x)
+    return x

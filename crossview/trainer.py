@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from crossview.augment import diff_augment
+from crossview.augment import check_diffaug_policy, diff_augment
 from crossview.losses import (
     LossWeights,
     binomial_blur,
@@ -61,6 +61,7 @@ class GANConfig:
     lambda_div: float = 0.1
     div_every: int = 4
     diffaug: bool = True
+    diffaug_policy: str = "color+cutout"  # which of DiffAug's augmentations (crossview.augment.DIFFAUG_POLICIES)
     vgg16_weights: str = ""  # a safetensors file or hub repo; empty: the frozen SAIG-S stem features
     perceptual_levels: str = "sum"  # eq. 8 over several feature levels: their sum or their mean
     feature_blur: int = 0  # binomial taps (odd, >= 3; 0: none) on every image eq. 8 and 9's networks see
@@ -166,6 +167,7 @@ class GANTrainer:
             raise ValueError(f"direction must be one of {sorted(DIRECTIONS)}, got {cfg.direction!r}")
         check_perceptual_levels(cfg.perceptual_levels)  # here too, not at the first step after minutes of setup
         check_blur_taps(cfg.feature_blur)
+        check_diffaug_policy(cfg.diffaug_policy)
         self.cfg, self.device = cfg, torch.device(device)
         self.source_view, self.target_view = DIRECTIONS[cfg.direction]
         self.saig = saig.to(self.device).eval().requires_grad_(False)
@@ -247,7 +249,7 @@ class GANTrainer:
         return perc, identity(r_o, r_t, r_oc, r_tc)
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
-        return diff_augment(x) if self.cfg.diffaug else x
+        return diff_augment(x, self.cfg.diffaug_policy) if self.cfg.diffaug else x
 
     def _d_scores(self, disc: nn.Module, real: torch.Tensor, fake: torch.Tensor, e: torch.Tensor):
         """D on (real, e), (fake, e), (real, e rolled by one: a mismatched pair) in a single call; the mismatched

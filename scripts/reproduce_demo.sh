@@ -60,8 +60,9 @@
 #                 Another MINUTES than 45, e.g. 90, trains into runs/eqmin-{ours,p2p}[-seed<SEED>]-90min-<direction>,
 #                 going on from the 45-minute runs where those exist (the budget counts over resumes).
 #   ablations-a2g, ablations-g2a  the ablations w/o Attn-AdaIN and w/o embedder (ABLATIONS, default both:
-#                 no-attn-adain no-embedder; any of train.generator's --no-* switches, e.g. no-diffaug, or rerun:
-#                 ours itself, a control on this machine and code revision), trained as
+#                 no-attn-adain no-embedder; any of train.generator's --no-* switches, e.g. no-diffaug; diffaug-color
+#                 or diffaug-cutout: DiffAug with that augmentation alone; or rerun: ours itself, a control on this
+#                 machine and code revision), trained as
 #                 equal-minutes-<direction> trains ours, for exactly the steps of ours' run of the same SEED (default
 #                 0) and MINUTES (default 45; run that stage first, or give its step count as STEPS), side by side;
 #                 scored by the shipped SAIG-D into runs/eval-equal-minutes/<ablation>[-seed<SEED>][-<MINUTES>min]-
@@ -400,7 +401,9 @@ if [[ $STAGE == ablations-a2g || $STAGE == ablations-g2a ]]; then  # Table 4 at 
   STEPS=${STEPS:-$(steps_done runs/eqmin-$OURS)}  # STEPS=N where ours' run is on another machine (RESULTS.md has N)
   ABLATIONS=${ABLATIONS:-no-attn-adain no-embedder}
   abl_run() { echo "$1$STAG$MTAG-$D"; }  # ABLATION: the name of its run, pipeline, scores and figures
-  abl_switch() { [[ $1 == rerun ]] || echo "--$1"; }  # ABLATION: its train.generator switch (rerun: none)
+  abl_switch() {  # ABLATION: its train.generator switch (rerun: none; diffaug-color: --diffaug-policy color)
+    case $1 in rerun) ;; diffaug-*) echo "--diffaug-policy ${1#diffaug-}" ;; *) echo "--$1" ;; esac
+  }
   for abl in $ABLATIONS; do
     run=$(abl_run "$abl")
     python -m train.generator --direction $D $(abl_switch "$abl") $SCRATCH --max-steps "$STEPS" --seed $SEED \
@@ -416,6 +419,8 @@ if [[ $STAGE == ablations-a2g || $STAGE == ablations-g2a ]]; then  # Table 4 at 
       no-attn-adain) name="w/o Attn-AdaIN" ;;
       no-embedder) name="w/o embedder" ;;
       no-diffaug) name="w/o DiffAug" ;;
+      diffaug-color) name="DiffAug Color only" ;;
+      diffaug-cutout) name="DiffAug Cutout only" ;;
       rerun) name="ours, rerun" ;;
       *) name="--$abl" ;;
     esac

@@ -174,6 +174,23 @@ def test_diffaug_is_random_differentiable_and_cuts_out():
     assert (zeros_per_image >= 16 * 32 // 4 // 4).all()  # at least part of an 8 x 16 square is cut
 
 
+def test_diffaug_policies_apply_their_augmentations_alone():
+    x = torch.rand(4, 3, 16, 32) + 0.5  # no zero pixels of its own
+    torch.manual_seed(0)
+    cut = diff_augment(x, "cutout")
+    kept = (cut != 0).all(dim=1, keepdim=True)
+    assert torch.equal(cut, x * kept) and not kept.all()  # pixels are kept as they were or zeroed
+    torch.manual_seed(0)
+    coloured = diff_augment(x, "color")
+    assert not (coloured == 0).all(dim=1).any() and not torch.allclose(coloured, x)  # nothing cut, colours moved
+    torch.manual_seed(0)
+    both = diff_augment(x)
+    torch.manual_seed(0)
+    assert torch.equal(both, diff_augment(x, "color+cutout"))  # the default: Color, then Cutout
+    with pytest.raises(ValueError, match="DiffAug policy"):
+        tiny_trainer(diffaug_policy="translation")
+
+
 def tiny_trainer(direction="a2g", **kw):
     torch.manual_seed(0)
     return GANTrainer(GANConfig(direction=direction, preset="tiny", **kw), SAIG.from_preset("tiny", "s"))
@@ -305,7 +322,7 @@ def test_loss_gradients_reports_every_term_and_lambda_scales_it():
 
 @pytest.mark.parametrize("switch", [{"embedder": False}, {"attn_adain": False}, {"style": False},
                                     {"retrieval": False}, {"same_structure": True}, {"coarse_d": False},
-                                    {"diffaug": False}])
+                                    {"diffaug": False}, {"diffaug_policy": "color"}, {"diffaug_policy": "cutout"}])
 def test_every_ablation_trains(switch):
     trainer = tiny_trainer("a2g", **switch)
     logs = trainer.train_step(torch.rand(3, 3, 32, 32) * 2 - 1, torch.rand(3, 3, 16, 64) * 2 - 1, step=0)

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from crossview.augment import DIFFAUG_POLICIES
 from crossview.checkpoint import (
     CheckpointError,
     TrainingCheckpointer,
@@ -253,7 +254,8 @@ HELPS = RUN_HELPS | {
     "lambda_id": "weight of the identity loss (eq. 9)",
     "lambda_div": "weight of the diversity loss (eq. 10): 0.1 for CVUSA/CVACT, 1 for VIGOR-GEN",
     "div_every": "compute the diversity loss every this many steps",
-    "diffaug": "DiffAug Color + Cutout on every image the discriminators see",
+    "diffaug": "DiffAug on every image the discriminators see (--no-diffaug: none)",
+    "diffaug_policy": "DiffAug's augmentations: Color then Cutout (as every shipped model), or one of them alone",
     "vgg16_weights": "VGG16 safetensors for the perceptual loss: a file, 'repo_id' or 'repo_id:filename'; "
                      "empty uses the frozen SAIG-S stem features",
     "perceptual_levels": "eq. 8 over the feature levels: 'sum' (the shipped models) or 'mean' (lambda_perc "
@@ -276,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add_dataclass_arguments(p, GeneratorTrainConfig, HELPS,
                             {"direction": ["a2g", "g2a"], "preset": ["paper", "demo", "tiny"],
-                             "perceptual_levels": list(PERCEPTUAL_LEVELS)})
+                             "perceptual_levels": list(PERCEPTUAL_LEVELS), "diffaug_policy": list(DIFFAUG_POLICIES)})
     return p
 
 
