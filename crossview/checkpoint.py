@@ -270,6 +270,14 @@ class TrainingCheckpointer:
         self.root = Path(run_dir) / "checkpoints"
         self.keep = keep
 
+    @staticmethod
+    def _module_file(path: Path, key: str) -> Path:
+        return path / f"{key}.safetensors"
+
+    def holds(self, path: str | Path, key: str) -> bool:
+        """Whether the checkpoint folder ``path`` has the weights of module ``key`` (e.g. a run's options changed)."""
+        return self._module_file(Path(path), key).is_file()
+
     def save(self, step: int, modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
              extra: dict | None = None) -> Path:
         name = f"step-{step:09d}"
@@ -277,7 +285,7 @@ class TrainingCheckpointer:
             for key, module in modules.items():
                 module = getattr(module, "module", module)  # unwrap DDP
                 save_file({k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()},
-                          str(tmp / f"{key}.safetensors"))
+                          str(self._module_file(tmp, key)))
             optim_meta = {}
             for key, opt in optimizers.items():
                 tensors, meta = _optimizer_to_files(opt)
@@ -317,7 +325,7 @@ class TrainingCheckpointer:
             raise CheckpointError(f"{path / 'state.json'}: unreadable ({e})") from e
         for key, module in modules.items():
             module = getattr(module, "module", module)
-            file = path / f"{key}.safetensors"
+            file = self._module_file(path, key)
             load_state_strict(module, read_safetensors(file, device), file)
         for key, opt in optimizers.items():
             _optimizer_from_files(opt, read_safetensors(path / f"optim-{key}.safetensors", device),

@@ -110,6 +110,16 @@ wait_for() {  # PID...: waits for each; fails if any of them failed, so a crashe
   (( ! failed )) || { echo "a background run failed: see its .stdout log" >&2; return 1; }
 }
 wait_all() { wait_for $(jobs -p); }  # every background job of this shell
+wait_logging_gpu() {  # LOG PID...: wait_for the runs while nvidia-smi (where there is one) samples the GPU into LOG
+  local log=$1 smi= ok=1; shift
+  if command -v nvidia-smi > /dev/null; then  # shows how busy the shared GPU was
+    nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 5 > "$log" &
+    smi=$!
+  fi
+  wait_for "$@" || ok=0  # not wait_all: nvidia-smi runs until killed
+  [[ -z $smi ]] || kill "$smi"
+  (( ok ))
+}
 steps_done() {  # RUN_DIR: the step of the run's latest checkpoint
   if [[ ! -f $1/checkpoints/latest.json ]]; then
     echo "no checkpoint in $1: run the stage that trains it first" >&2
@@ -280,10 +290,6 @@ if [[ $STAGE == continue-gpu ]]; then  # a second GPU loan: the four Table 2 run
     for m in demo/g2a pix2pix-g2a; do checkpoint_from_git 4c787cd $m $START/$m; done
   fi
   GO="$COMMON --max-minutes ${MINUTES:-6} --resume"
-  if command -v nvidia-smi > /dev/null; then  # shows that the four runs shared a busy GPU
-    nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 5 > $R/gpu-util.csv &
-    SMI=$!
-  fi
   pids=()
   run gen-a2g python -m train.generator --direction a2g $GO --init "${START_OURS_A2G:-runs/cont-ours-a2g/generator}" &
   pids+=($!)
@@ -293,9 +299,7 @@ if [[ $STAGE == continue-gpu ]]; then  # a second GPU loan: the four Table 2 run
   pids+=($!)
   run p2p-g2a python -m train.pix2pix --direction g2a $GO --init "${START_P2P_G2A:-$START/pix2pix-g2a}" &
   pids+=($!)
-  ok=1; wait_for "${pids[@]}" || ok=0  # not wait_all: nvidia-smi runs until killed
-  [[ -z ${SMI:-} ]] || kill "$SMI"
-  (( ok ))
+  wait_logging_gpu $R/gpu-util.csv "${pids[@]}"  # shows that the four runs shared a busy GPU
 fi
 
 if [[ $STAGE == pix2pix-fix ]]; then  # flawed (one mixed D call) against fixed (two calls) Pix2Pix, equal steps
@@ -495,10 +499,6 @@ if [[ $STAGE == g2a-gpu ]]; then  # (a fourth GPU loan) ours and Pix2Pix g2a fro
   mkdir -p "$G4"
   if [[ ! -d $G4/ours-g2a/generator-ema-fp16 ]]; then  # trains only where no copies are
     train_set_rendered || render_train_set
-    if command -v nvidia-smi > /dev/null; then  # shows how busy the shared GPU was
-      nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 5 > "$G4/gpu-util.csv" &
-      SMI=$!
-    fi
     pids=()
     while read -r method seed run; do
       case $method in
@@ -511,9 +511,7 @@ if [[ $STAGE == g2a-gpu ]]; then  # (a fourth GPU loan) ours and Pix2Pix g2a fro
         --ema-kimg "${EMA_KIMG:-2}" --max-minutes "${MINUTES:-5}" --out "$G4/$run" >> "$G4/$run.stdout" 2>&1 &
       pids+=($!)
     done < <(runs4)
-    ok=1; wait_for "${pids[@]}" || ok=0  # not wait_all: nvidia-smi runs until killed
-    [[ -z ${SMI:-} ]] || kill "$SMI"
-    (( ok ))
+    wait_logging_gpu "$G4/gpu-util.csv" "${pids[@]}"
     # only the averages travel back: both methods' G and average, float16, would pass the machine's 64 MiB
     while read -r _ _ run; do
       python -m crossview.checkpoint "$G4/$run/generator-ema" "$G4/$run/generator-ema-fp16" --fp16

@@ -56,6 +56,7 @@ from crossview.trainer import GANConfig, GANTrainer, GeneratorEMA
 from crossview.visualize import make_grid
 
 log = logging.getLogger("train.generator")
+EMA_MODULE = "generator_ema"  # the weight average's name in a run's checkpoints
 
 
 @dataclass
@@ -118,20 +119,20 @@ def train(cfg: RunConfig, build_trainer=build_gan_trainer, name: str = "generato
     preset = get_preset(cfg.preset)
     train_set = open_pairs(cfg.data, "train", preset.aerial_size, preset.ground_size)
     val_set = open_pairs(cfg.data, "val", preset.aerial_size, preset.ground_size)
-    steps_per_epoch = len(train_set) // (cfg.batch_size * dist.world_size)
+    images_per_step = cfg.batch_size * dist.world_size
+    steps_per_epoch = len(train_set) // images_per_step
     if steps_per_epoch == 0:
-        raise ValueError(f"{len(train_set)} training pairs are fewer than one batch of "
-                         f"{cfg.batch_size * dist.world_size}")
+        raise ValueError(f"{len(train_set)} training pairs are fewer than one batch of {images_per_step}")
     total_steps = int(cfg.epochs * steps_per_epoch)
     stop_at = min(total_steps, cfg.max_steps) if cfg.max_steps else total_steps
 
     ema = GeneratorEMA(trainer.G, cfg.ema_kimg, cfg.ema_rampup) if cfg.ema_kimg else None
-    modules = trainer.modules() | ({"generator_ema": ema.module} if ema else {})  # what a checkpoint holds
+    modules = trainer.modules() | ({EMA_MODULE: ema.module} if ema else {})  # what a checkpoint holds
     checkpointer = TrainingCheckpointer(out)
     latest = checkpointer.latest() if cfg.resume else None
     step, seconds_before = 0, 0.0
     if latest is not None:
-        if ema and not (latest / "generator_ema.safetensors").is_file():  # the file TrainingCheckpointer names
+        if ema and not checkpointer.holds(latest, EMA_MODULE):
             raise CheckpointError(f"{latest} holds no weight average (the run was started without --ema-kimg): "
                                   "resume it without --ema-kimg, or start a new run from its weights (--out "
                                   "elsewhere, --init its generator/ folder)")
@@ -184,8 +185,7 @@ def train(cfg: RunConfig, build_trainer=build_gan_trainer, name: str = "generato
                 raise
             step += 1
             if ema:
-                images = cfg.batch_size * dist.world_size
-                ema.update(trainer.G, images, step * images)
+                ema.update(trainer.G, images_per_step, step * images_per_step)
             if cfg.max_minutes and out_of_time(train_seconds(), cfg.max_minutes, device):
                 stop_at = step  # the wall-clock budget (equal budgets compare methods fairly) ends the run here
             running.append(logs)
