@@ -102,6 +102,20 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def read_run_logs(runs: dict[str, Path]) -> dict[str, list[dict]]:
+    """Each training run's log.jsonl (train.generator or train.pix2pix), checked up front, so that a wrong run
+    folder fails before any figure or table is made."""
+    logs = {}
+    for name, run in runs.items():
+        records = read_jsonl(run / "log.jsonl")
+        if not records:
+            raise SystemExit(f"{run / 'log.jsonl'}: no training log there")
+        if any("minutes" not in r for r in records):  # train.generator and train.pix2pix log it on every line
+            raise SystemExit(f"{run / 'log.jsonl'}: a line has no 'minutes'; not a train.generator/pix2pix log")
+        logs[name] = records
+    return logs
+
+
 def pyplot():
     """matplotlib.pyplot on the headless Agg backend (training machines and CI have no display)."""
     import matplotlib

@@ -25,7 +25,7 @@ from crossview.data import open_pairs
 from crossview.data.pairs import tensor_to_image
 from crossview.models.pix2pix import Pix2PixGenerator
 from crossview.pipeline import CrossViewPipeline
-from crossview.runtime import pyplot, read_jsonl
+from crossview.runtime import pyplot, read_run_logs
 from crossview.trainer import DIRECTIONS
 from crossview.visualize import make_grid
 
@@ -84,19 +84,6 @@ def weight_maps(pipe: CrossViewPipeline, dataset, direction: str, indices: list[
     fig.suptitle(f"{direction}: weight maps M of every Attentional AdaIN layer (eq. 4), coarse to fine", fontsize=9)
     fig.savefig(out, dpi=110, bbox_inches="tight")
     plt.close(fig)
-
-
-def read_run_logs(runs: dict[str, Path]) -> dict[str, list[dict]]:
-    """Each run's log.jsonl, checked before any figure is drawn, so a wrong --runs fails at once."""
-    logs = {}
-    for name, run in runs.items():
-        records = read_jsonl(run / "log.jsonl")
-        if not records:
-            raise SystemExit(f"{run / 'log.jsonl'}: no training log there")
-        if any("minutes" not in r for r in records):  # train.generator and train.pix2pix log it on every line
-            raise SystemExit(f"{run / 'log.jsonl'}: a line has no 'minutes'; not a train.generator/pix2pix log")
-        logs[name] = records
-    return logs
 
 
 def training_curves(logs: dict[str, list[dict]], out: Path) -> None:

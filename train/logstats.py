@@ -15,7 +15,7 @@ import argparse
 import statistics
 from pathlib import Path
 
-from train.figures import read_run_logs
+from crossview.runtime import read_run_logs
 
 
 def summarize(records: list[dict], keys: list[str], first: int, last: int) -> dict:
