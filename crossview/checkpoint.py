@@ -271,12 +271,14 @@ class TrainingCheckpointer:
         self.keep = keep
 
     @staticmethod
-    def _module_file(path: Path, key: str) -> Path:
+    def _tensors_file(path: Path, key: str) -> Path:
+        """Where a checkpoint folder keeps the tensors of ``key``: a module's name, ``optim-<name>`` for an
+        optimizer, ``rng`` for the random states."""
         return path / f"{key}.safetensors"
 
     def holds(self, path: str | Path, key: str) -> bool:
         """Whether the checkpoint folder ``path`` has the weights of module ``key`` (e.g. a run's options changed)."""
-        return self._module_file(Path(path), key).is_file()
+        return self._tensors_file(Path(path), key).is_file()
 
     def save(self, step: int, modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
              extra: dict | None = None) -> Path:
@@ -285,14 +287,14 @@ class TrainingCheckpointer:
             for key, module in modules.items():
                 module = getattr(module, "module", module)  # unwrap DDP
                 save_file({k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()},
-                          str(self._module_file(tmp, key)))
+                          str(self._tensors_file(tmp, key)))
             optim_meta = {}
             for key, opt in optimizers.items():
                 tensors, meta = _optimizer_to_files(opt)
-                save_file(tensors, str(tmp / f"optim-{key}.safetensors"))
+                save_file(tensors, str(self._tensors_file(tmp, f"optim-{key}")))
                 optim_meta[key] = meta
             rng_tensors, rng_plain = rng_state()
-            save_file(rng_tensors, str(tmp / "rng.safetensors"))
+            save_file(rng_tensors, str(self._tensors_file(tmp, "rng")))
             write_json_atomic(tmp / "state.json", {"step": step, "optimizers": optim_meta, "rng": rng_plain,
                                                    "extra": extra or {}})
             for f in tmp.iterdir():  # make the data durable before the rename publishes it
@@ -325,12 +327,12 @@ class TrainingCheckpointer:
             raise CheckpointError(f"{path / 'state.json'}: unreadable ({e})") from e
         for key, module in modules.items():
             module = getattr(module, "module", module)
-            file = self._module_file(path, key)
+            file = self._tensors_file(path, key)
             load_state_strict(module, read_safetensors(file, device), file)
         for key, opt in optimizers.items():
-            _optimizer_from_files(opt, read_safetensors(path / f"optim-{key}.safetensors", device),
+            _optimizer_from_files(opt, read_safetensors(self._tensors_file(path, f"optim-{key}"), device),
                                   state["optimizers"][key])
-        set_rng_state(read_safetensors(path / "rng.safetensors"), state["rng"])
+        set_rng_state(read_safetensors(self._tensors_file(path, "rng")), state["rng"])
         return {"step": state["step"], "extra": state["extra"], "path": path}
 
 
