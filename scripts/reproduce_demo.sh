@@ -68,6 +68,12 @@
 #                 scored by the shipped SAIG-D into runs/eval-equal-minutes/<ablation>[-seed<SEED>][-<MINUTES>min]-
 #                 <direction>.json; grids (the ablation in ours' column, beside Pix2Pix of that seed and minutes,
 #                 where that run is here) and curves in runs/figures/<same>/.
+#   cutout-g2a    ours g2a with DiffAug's Cutout alone (--diffaug-policy cutout) from scratch on data/synthcity-36k,
+#                 batch 16, alone on THREADS (default 2) threads, for the shipped ours g2a's 3,050 steps of 16 (Table 2's
+#                 budget: its GPU loans, beside which the shipped Pix2Pix g2a took 16,014), seed SEED (default 0), into
+#                 runs/cutout[-seed<SEED>]-g2a; scored as a float16 pipeline by EVALUATOR into runs/eval*/cutout[-seed<SEED>]-g2a.json
+#                 beside the shipped Pix2Pix g2a (runs/eval*/pix2pix-g2a.json);
+#                 grid (beside that baseline) and curves in runs/figures/cutout[-seed<SEED>]-g2a/.
 #   attn-adain-gpu  (a third GPU loan) ours and w/o Attn-AdaIN a2g from scratch, seeds 0, 1 and 2, all six at once on
 #                 one GPU for the same MINUTES (default 5), batch 16, on data/synthcity (rendered first if absent); then
 #                 the runs behind go on to the step of the one furthest on, so that all six stop at one step count.
@@ -443,6 +449,23 @@ if [[ $STAGE == ablations-a2g || $STAGE == ablations-g2a ]]; then  # Table 4 at 
       $([[ -d $P2P_RUN/generator ]] && echo "--pix2pix $D=$P2P_RUN/generator") \
       --runs "${OURS_CURVES[@]}" $run=runs/eqmin-$run --out runs/figures/$run
   done
+fi
+
+if [[ $STAGE == cutout-g2a ]]; then  # Cutout alone at the shipped g2a budget, against the shipped baseline
+  E=$(eval_dir runs) RUN=runs/cutout$STAG-g2a; SCORES=$E/cutout$STAG-g2a.json P2P_SCORES=$E/pix2pix-g2a.json
+  OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction g2a --diffaug-policy cutout $SCRATCH \
+    --max-steps 3050 --seed "$SEED" --out $RUN >> $RUN.stdout 2>&1  # loans 1 and 2: 955 + 2,095 steps
+  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --g2a $RUN/generator --fp16 \
+    --out runs/pipelines/cutout$STAG-g2a  # scored as it would ship
+  mkdir -p $E
+  python -m train.evaluate --model runs/pipelines/cutout$STAG-g2a $EVAL --name "ours, DiffAug Cutout only$SNAME" \
+    --out $SCORES &
+  [[ -f $P2P_SCORES ]] || python -m train.evaluate --model assets/checkpoints/pix2pix-g2a \
+    --baseline pix2pix --direction g2a $EVAL --name Pix2Pix --out $P2P_SCORES &
+  wait_all
+  python -m train.evaluate --markdown $SCORES $P2P_SCORES
+  python -m train.figures --data data/synthcity-test --model runs/pipelines/cutout$STAG-g2a \
+    --pix2pix g2a=assets/checkpoints/pix2pix-g2a --runs cutout$STAG-g2a=$RUN --out runs/figures/cutout$STAG-g2a
 fi
 
 if [[ $STAGE == attn-adain-gpu ]]; then  # (a third GPU loan) ours against w/o Attn-AdaIN a2g, three seeds, on one GPU
