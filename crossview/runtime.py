@@ -104,14 +104,14 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def read_run_logs(runs: dict[str, Path]) -> dict[str, list[dict]]:
     """Each training run's log.jsonl (train.generator or train.pix2pix), checked up front, so that a wrong run
-    folder fails before any figure or table is made."""
+    folder fails before any figure or table is made. Raises ValueError naming the log that is missing or foreign."""
     logs = {}
     for name, run in runs.items():
         records = read_jsonl(run / "log.jsonl")
         if not records:
-            raise SystemExit(f"{run / 'log.jsonl'}: no training log there")
+            raise ValueError(f"{run / 'log.jsonl'}: no training log there")
         if any("minutes" not in r for r in records):  # train.generator and train.pix2pix log it on every line
-            raise SystemExit(f"{run / 'log.jsonl'}: a line has no 'minutes'; not a train.generator/pix2pix log")
+            raise ValueError(f"{run / 'log.jsonl'}: a line has no 'minutes'; not a train.generator/pix2pix log")
         logs[name] = records
     return logs
 

@@ -13,6 +13,7 @@ from crossview.checkpoint import save_model
 from crossview.metrics import feature_frechet_distance, frechet_distance, ssim_psnr
 from crossview.models.embedder import SAIG
 from crossview.models.pix2pix import Pix2PixGenerator
+from crossview.runtime import read_run_logs
 from train.evaluate import main as evaluate_main
 
 
@@ -97,7 +98,7 @@ def test_synthesis_evaluation_end_to_end(synthcity_dir, tiny_models, tmp_path, c
     assert torch.is_grad_enabled()  # evaluating leaves the process's autograd mode as it found it
 
 
-def test_figures_script_writes_every_figure(synthcity_dir, tiny_models, tmp_path):
+def test_figures_script_writes_every_figure(synthcity_dir, tiny_models, tmp_path, capsys):
     from train.figures import main as figures_main
 
     pipe, _, p2p = tiny_models
@@ -116,9 +117,10 @@ def test_figures_script_writes_every_figure(synthcity_dir, tiny_models, tmp_path
     assert grid.width == 32 + 3 * 64 + 3 * 4 and grid.height == 3 * 32 + 2 * 4
 
     (run / "log.jsonl").write_text(json.dumps({"step": 1, "l1": 1.0, "d_loss": 2.0}) + "\n")  # no minutes: say so
-    with pytest.raises(SystemExit, match="no 'minutes'"):
+    with pytest.raises(SystemExit):
         figures_main(["--data", str(synthcity_dir), "--split", "train", "--model", str(pipe), "--runs",
                       f"ours-a2g={run}", "--rows", "3", "--out", str(tmp_path / "fig2")])
+    assert "a line has no 'minutes'" in capsys.readouterr().err
     assert not (tmp_path / "fig2").exists()  # it fails before making or drawing anything
 
 
@@ -169,6 +171,12 @@ def test_logstats_steps_speed_and_window_means(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[2] == f"| {run} | 105 | 9.000 | 0.600 | 2.000 |"
     with pytest.raises(SystemExit):
         logstats_main([str(run), "--until", "0.1"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit):  # a folder without a training log: the CLI says which
+        logstats_main([str(run), str(tmp_path / "no-run")])
+    assert f"{tmp_path / 'no-run' / 'log.jsonl'}: no training log there" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="no training log there"):  # the library raises, the CLIs exit
+        read_run_logs({"none": tmp_path / "no-run"})
 
 
 def test_real_reference_and_blur(synthcity_dir, tiny_models, tmp_path, monkeypatch):

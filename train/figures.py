@@ -125,7 +125,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0, help="noise seed of pair 0 (pair i uses seed + i)")
     p.add_argument("--out", required=True, help="folder for the PNGs")
     args = p.parse_args(argv)
-    logs = read_run_logs({k: Path(v) for k, v in _pairs(args.runs, "--runs").items()})
+    try:
+        logs = read_run_logs({k: Path(v) for k, v in _pairs(args.runs, "--runs").items()})
+    except ValueError as e:
+        p.error(str(e))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     pipe = CrossViewPipeline.from_pretrained(args.model, "cpu")

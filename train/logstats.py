@@ -49,7 +49,10 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.first < 1 or args.last < 1:
         p.error("--first and --last must be at least 1")
-    logs = read_run_logs({run: Path(run) for run in args.runs})
+    try:
+        logs = read_run_logs({run: Path(run) for run in args.runs})
+    except ValueError as e:
+        p.error(str(e))
     since = -1.0 if args.since is None else args.since
     until = float("inf") if args.until is None else args.until
     logs = {run: [r for r in records if since < r["minutes"] <= until] for run, records in logs.items()}
