@@ -255,7 +255,8 @@ HELPS = RUN_HELPS | {
     "lambda_div": "weight of the diversity loss (eq. 10): 0.1 for CVUSA/CVACT, 1 for VIGOR-GEN",
     "div_every": "compute the diversity loss every this many steps",
     "diffaug": "DiffAug on every image the discriminators see (--no-diffaug: none)",
-    "diffaug_policy": "DiffAug's augmentations: Color then Cutout (as every shipped model), or one of them alone",
+    "diffaug_policy": "DiffAug's augmentations: Color then Cutout (as the shipped a2g), or one of them alone "
+                      "(the shipped g2a: cutout)",
     "vgg16_weights": "VGG16 safetensors for the perceptual loss: a file, 'repo_id' or 'repo_id:filename'; "
                      "empty uses the frozen SAIG-S stem features",
     "perceptual_levels": "eq. 8 over the feature levels: 'sum' (the shipped models) or 'mean' (lambda_perc "
