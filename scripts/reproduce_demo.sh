@@ -74,7 +74,7 @@
 #                 runs/cutout[-seed<SEED>]-g2a; scored as a float16 pipeline by EVALUATOR into runs/eval*/cutout[-seed<SEED>]-g2a.json
 #                 beside the shipped Pix2Pix g2a (runs/eval*/pix2pix-g2a.json);
 #                 grid (beside that baseline) and curves in runs/figures/cutout[-seed<SEED>]-g2a/. SHIP=1 then writes
-#                 assets/checkpoints/demo with the shipped a2g and this g2a (as shipped since, with seed 0).
+#                 assets/checkpoints/demo with the shipped a2g and this g2a (seed 0 only: as shipped since).
 #   attn-adain-gpu  (a third GPU loan) ours and w/o Attn-AdaIN a2g from scratch, seeds 0, 1 and 2, all six at once on
 #                 one GPU for the same MINUTES (default 5), batch 16, on data/synthcity (rendered first if absent); then
 #                 the runs behind go on to the step of the one furthest on, so that all six stop at one step count.
@@ -453,6 +453,9 @@ if [[ $STAGE == ablations-a2g || $STAGE == ablations-g2a ]]; then  # Table 4 at 
 fi
 
 if [[ $STAGE == cutout-g2a ]]; then  # Cutout alone at the shipped g2a budget, against the shipped baseline
+  if [[ ${SHIP:-0} == 1 && $SEED != 0 ]]; then  # the rule named seed 0 before the run; other seeds are reported only
+    echo "SHIP=1 ships seed 0 only, not SEED=$SEED" >&2; exit 2
+  fi
   E=$(eval_dir runs) RUN=runs/cutout$STAG-g2a; SCORES=$E/cutout$STAG-g2a.json P2P_SCORES=$E/pix2pix-g2a.json
   OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction g2a --diffaug-policy cutout $SCRATCH \
     --max-steps 3050 --seed "$SEED" --out $RUN >> $RUN.stdout 2>&1  # loans 1 and 2: 955 + 2,095 steps
@@ -461,8 +464,8 @@ if [[ $STAGE == cutout-g2a ]]; then  # Cutout alone at the shipped g2a budget, a
   mkdir -p $E
   python -m train.evaluate --model runs/pipelines/cutout$STAG-g2a $EVAL --name "ours, DiffAug Cutout only$SNAME" \
     --out $SCORES &
-  [[ -f $P2P_SCORES ]] || python -m train.evaluate --model assets/checkpoints/pix2pix-g2a \
-    --baseline pix2pix --direction g2a $EVAL --name Pix2Pix --out $P2P_SCORES &
+  python -m train.evaluate --model assets/checkpoints/pix2pix-g2a --baseline pix2pix --direction g2a $EVAL \
+    --name Pix2Pix --out $P2P_SCORES &  # scored anew each time: whatever pix2pix-g2a holds now
   wait_all
   python -m train.evaluate --markdown $SCORES $P2P_SCORES
   python -m train.figures --data data/synthcity-test --model runs/pipelines/cutout$STAG-g2a \
