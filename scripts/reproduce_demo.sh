@@ -458,24 +458,28 @@ if [[ $STAGE == ablations-a2g || $STAGE == ablations-g2a ]]; then  # Table 4 at 
   done
 fi
 
+score_beside_shipped_pix2pix() {  # D NAME LABEL: runs/NAME's G as it would ship, against the shipped baseline
+  local d=$1 name=$2 label=$3 e; e=$(eval_dir runs)
+  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$d runs/$name/generator --fp16 \
+    --out runs/pipelines/$name  # float16, as it would ship
+  mkdir -p $e
+  python -m train.evaluate --model runs/pipelines/$name $EVAL --name "$label" --out $e/$name.json &
+  python -m train.evaluate --model assets/checkpoints/pix2pix-$d --baseline pix2pix --direction $d $EVAL \
+    --name Pix2Pix --out $e/pix2pix-$d.json &  # scored anew each time: whatever pix2pix-<d> holds now
+  wait_all
+  python -m train.evaluate --markdown $e/$name.json $e/pix2pix-$d.json
+  python -m train.figures --data data/synthcity-test --model runs/pipelines/$name \
+    --pix2pix $d=assets/checkpoints/pix2pix-$d --runs $name=runs/$name --out runs/figures/$name
+}
+
 if [[ $STAGE == cutout-g2a ]]; then  # Cutout alone at the shipped g2a budget, against the shipped baseline
   if [[ ${SHIP:-0} == 1 && $SEED != 0 ]]; then  # the rule named seed 0 before the run; other seeds are reported only
     echo "SHIP=1 ships seed 0 only, not SEED=$SEED" >&2; exit 2
   fi
-  E=$(eval_dir runs) RUN=runs/cutout$STAG-g2a; SCORES=$E/cutout$STAG-g2a.json P2P_SCORES=$E/pix2pix-g2a.json
+  RUN=runs/cutout$STAG-g2a
   OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction g2a --diffaug-policy cutout $SCRATCH \
     --max-steps 3050 --seed "$SEED" --out $RUN >> $RUN.stdout 2>&1  # loans 1 and 2: 955 + 2,095 steps
-  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --g2a $RUN/generator --fp16 \
-    --out runs/pipelines/cutout$STAG-g2a  # scored as it would ship
-  mkdir -p $E
-  python -m train.evaluate --model runs/pipelines/cutout$STAG-g2a $EVAL --name "ours, DiffAug Cutout only$SNAME" \
-    --out $SCORES &
-  python -m train.evaluate --model assets/checkpoints/pix2pix-g2a --baseline pix2pix --direction g2a $EVAL \
-    --name Pix2Pix --out $P2P_SCORES &  # scored anew each time: whatever pix2pix-g2a holds now
-  wait_all
-  python -m train.evaluate --markdown $SCORES $P2P_SCORES
-  python -m train.figures --data data/synthcity-test --model runs/pipelines/cutout$STAG-g2a \
-    --pix2pix g2a=assets/checkpoints/pix2pix-g2a --runs cutout$STAG-g2a=$RUN --out runs/figures/cutout$STAG-g2a
+  score_beside_shipped_pix2pix g2a cutout$STAG-g2a "ours, DiffAug Cutout only$SNAME"
   if [[ ${SHIP:-0} == 1 ]]; then  # seed 0 met the rule written before the run: it is the shipped g2a, a2g unchanged
     python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g assets/checkpoints/demo/a2g \
       --g2a $RUN/generator --out assets/checkpoints/demo --fp16 --notes "demo preset trained on SynthCity by \
@@ -485,22 +489,12 @@ alone (cutout-g2a, $RUN): see RESULTS.md for their stages, data and budget"
 fi
 
 if [[ $STAGE == longer-a2g ]]; then  # the shipped a2g goes on to the CPU cost of the shipped Pix2Pix a2g's steps
-  E=$(eval_dir runs) RUN=runs/longer-a2g; SCORES=$E/longer-a2g.json P2P_SCORES=$E/pix2pix-a2g.json
-  START=runs/longer-a2g-start  # the a2g shipped before this stage: SHIP=1 replaces the one in assets/
+  RUN=runs/longer-a2g START=runs/longer-a2g-start  # the a2g shipped before this stage: SHIP=1 replaces the one in assets/
   [[ -d $START ]] || cp -r assets/checkpoints/demo/a2g $START
   # Pix2Pix a2g's 18,426 steps / 3.07 (ours' step cost over Pix2Pix's on one thread) = 6,002 of ours; 3,907 done
   OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction a2g $SCRATCH --init $START \
     --max-steps 2093 --seed 0 --out $RUN >> $RUN.stdout 2>&1
-  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g $RUN/generator --fp16 \
-    --out runs/pipelines/longer-a2g  # scored as it would ship
-  mkdir -p $E
-  python -m train.evaluate --model runs/pipelines/longer-a2g $EVAL --name "ours, 2,093 more steps" --out $SCORES &
-  python -m train.evaluate --model assets/checkpoints/pix2pix-a2g --baseline pix2pix --direction a2g $EVAL \
-    --name Pix2Pix --out $P2P_SCORES &  # scored anew each time: whatever pix2pix-a2g holds now
-  wait_all
-  python -m train.evaluate --markdown $SCORES $P2P_SCORES
-  python -m train.figures --data data/synthcity-test --model runs/pipelines/longer-a2g \
-    --pix2pix a2g=assets/checkpoints/pix2pix-a2g --runs longer-a2g=$RUN --out runs/figures/longer-a2g
+  score_beside_shipped_pix2pix a2g longer-a2g "ours, 2,093 more steps"
   if [[ ${SHIP:-0} == 1 ]]; then  # only where it met the rule written before the run (RESULTS.md): g2a unchanged
     python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g $RUN/generator \
       --g2a assets/checkpoints/demo/g2a --out assets/checkpoints/demo --fp16 --notes "demo preset trained on \
