@@ -75,12 +75,13 @@
 #                 beside the shipped Pix2Pix g2a (runs/eval*/pix2pix-g2a.json);
 #                 grid (beside that baseline) and curves in runs/figures/cutout[-seed<SEED>]-g2a/. SHIP=1 then writes
 #                 assets/checkpoints/demo with the shipped a2g and this g2a (seed 0 only: as shipped since).
-#   longer-a2g    the shipped ours a2g goes on (--init: fresh discriminators and optimizers) for 2,093 more steps of
-#                 16, to 6,002 in all: the steps that cost on this CPU what the shipped Pix2Pix a2g's 18,426 cost (ours'
-#                 step costs 3.07x Pix2Pix's on one thread), on data/synthcity-36k, alone on THREADS (default 2)
+#   longer-a2g    ours a2g as shipped before it (commit 7109947's, copied to runs/longer-a2g-start) goes on (--init:
+#                 fresh discriminators and optimizers) for 2,093 more steps of 16, to 6,000 in all: about the steps that
+#                 cost on this CPU what the shipped Pix2Pix a2g's 18,426 cost (ours' step costs 3.07x Pix2Pix's on one
+#                 thread: 6,002; 2 short by a slip in the sum), on data/synthcity-36k, alone on THREADS (default 2)
 #                 threads, into runs/longer-a2g; scored as a float16 pipeline into runs/eval*/longer-a2g.json beside the
 #                 shipped Pix2Pix a2g (pix2pix-a2g.json), grid and curves in runs/figures/longer-a2g/. SHIP=1 then writes
-#                 assets/checkpoints/demo with this a2g and the shipped g2a.
+#                 assets/checkpoints/demo with this a2g and the shipped g2a (as shipped since).
 #   attn-adain-gpu  (a third GPU loan) ours and w/o Attn-AdaIN a2g from scratch, seeds 0, 1 and 2, all six at once on
 #                 one GPU for the same MINUTES (default 5), batch 16, on data/synthcity (rendered first if absent); then
 #                 the runs behind go on to the step of the one furthest on, so that all six stop at one step count.
@@ -489,9 +490,10 @@ alone (cutout-g2a, $RUN): see RESULTS.md for their stages, data and budget"
 fi
 
 if [[ $STAGE == longer-a2g ]]; then  # the shipped a2g goes on to the CPU cost of the shipped Pix2Pix a2g's steps
-  RUN=runs/longer-a2g START=runs/longer-a2g-start  # the a2g shipped before this stage: SHIP=1 replaces the one in assets/
-  [[ -d $START ]] || cp -r assets/checkpoints/demo/a2g $START
-  # Pix2Pix a2g's 18,426 steps / 3.07 (ours' step cost over Pix2Pix's on one thread) = 6,002 of ours; 3,907 done
+  RUN=runs/longer-a2g START=runs/longer-a2g-start
+  [[ -d $START ]] || checkpoint_from_git 7109947 demo/a2g $START  # the a2g shipped before this stage shipped its own
+  # Pix2Pix a2g's 18,426 steps / 3.07 (ours' step cost over Pix2Pix's on one thread) = 6,002 of ours; 3,907 were
+  # done; the 2,093 more (6,000 in all) came from a slip in that sum and are what the shipped a2g was trained for
   OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction a2g $SCRATCH --init $START \
     --max-steps 2093 --seed 0 --out $RUN >> $RUN.stdout 2>&1
   score_beside_shipped_pix2pix a2g longer-a2g "ours, 2,093 more steps"
