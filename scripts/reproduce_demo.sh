@@ -460,6 +460,14 @@ if [[ $STAGE == ablations-a2g || $STAGE == ablations-g2a ]]; then  # Table 4 at 
   done
 fi
 
+ship_seed0_only() {  # exits where SHIP=1 names another seed: the rules named seed 0 before the runs
+  if [[ ${SHIP:-0} == 1 && $SEED != 0 ]]; then echo "SHIP=1 ships seed 0 only, not SEED=$SEED" >&2; exit 2; fi
+}
+ship_demo() {  # A2G G2A ORIGINS: writes assets/checkpoints/demo (float16) from these generator folders
+  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g "$1" --g2a "$2" --out assets/checkpoints/demo \
+    --fp16 --notes "demo preset trained on SynthCity by scripts/reproduce_demo.sh: $3: see RESULTS.md for their \
+stages, data and budget"
+}
 score_beside_shipped_pix2pix() {  # D NAME LABEL: runs/NAME's G as it would ship, against the shipped baseline
   local d=$1 name=$2 label=$3 e; e=$(eval_dir runs)
   python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$d runs/$name/generator --fp16 \
@@ -475,25 +483,19 @@ score_beside_shipped_pix2pix() {  # D NAME LABEL: runs/NAME's G as it would ship
 }
 
 if [[ $STAGE == cutout-g2a ]]; then  # Cutout alone at the shipped g2a budget, against the shipped baseline
-  if [[ ${SHIP:-0} == 1 && $SEED != 0 ]]; then  # the rule named seed 0 before the run; other seeds are reported only
-    echo "SHIP=1 ships seed 0 only, not SEED=$SEED" >&2; exit 2
-  fi
+  ship_seed0_only
   RUN=runs/cutout$STAG-g2a
   OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction g2a --diffaug-policy cutout $SCRATCH \
     --max-steps 3050 --seed "$SEED" --out $RUN >> $RUN.stdout 2>&1  # loans 1 and 2: 955 + 2,095 steps
   score_beside_shipped_pix2pix g2a cutout$STAG-g2a "ours, DiffAug Cutout only$SNAME"
   if [[ ${SHIP:-0} == 1 ]]; then  # seed 0 met the rule written before the run: it is the shipped g2a, a2g unchanged
-    python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g assets/checkpoints/demo/a2g \
-      --g2a $RUN/generator --out assets/checkpoints/demo --fp16 --notes "demo preset trained on SynthCity by \
-scripts/reproduce_demo.sh: a2g in two GPU loans (runs/gpu2/gen-a2g), g2a from scratch on a CPU with DiffAug's Cutout \
-alone (cutout-g2a, $RUN): see RESULTS.md for their stages, data and budget"
+    ship_demo assets/checkpoints/demo/a2g $RUN/generator "a2g in two GPU loans (runs/gpu2/gen-a2g), g2a from scratch \
+on a CPU with DiffAug's Cutout alone (cutout-g2a, $RUN)"
   fi
 fi
 
 if [[ $STAGE == longer-a2g ]]; then  # the shipped a2g goes on to the CPU cost of the shipped Pix2Pix a2g's steps
-  if [[ ${SHIP:-0} == 1 && $SEED != 0 ]]; then  # the rule named seed 0 before the run; other seeds are reported only
-    echo "SHIP=1 ships seed 0 only, not SEED=$SEED" >&2; exit 2
-  fi
+  ship_seed0_only
   RUN=runs/longer-a2g$STAG START=runs/longer-a2g-start
   [[ -d $START ]] || checkpoint_from_git 7109947 demo/a2g $START  # the a2g shipped before this stage shipped its own
   # Pix2Pix a2g's 18,426 steps / 3.07 (ours' step cost over Pix2Pix's on one thread) = 6,002 of ours; 3,907 were
@@ -502,10 +504,8 @@ if [[ $STAGE == longer-a2g ]]; then  # the shipped a2g goes on to the CPU cost o
     --max-steps 2093 --seed "$SEED" --out $RUN >> $RUN.stdout 2>&1
   score_beside_shipped_pix2pix a2g longer-a2g$STAG "ours, 2,093 more steps$SNAME"
   if [[ ${SHIP:-0} == 1 ]]; then  # only where it met the rule written before the run (RESULTS.md): g2a unchanged
-    python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g $RUN/generator \
-      --g2a assets/checkpoints/demo/g2a --out assets/checkpoints/demo --fp16 --notes "demo preset trained on \
-SynthCity by scripts/reproduce_demo.sh: a2g in two GPU loans (runs/gpu2/gen-a2g) and then on a CPU (longer-a2g, $RUN), \
-g2a from scratch on a CPU with DiffAug's Cutout alone (cutout-g2a): see RESULTS.md for their stages, data and budget"
+    ship_demo $RUN/generator assets/checkpoints/demo/g2a "a2g in two GPU loans (runs/gpu2/gen-a2g) and then on a CPU \
+(longer-a2g, $RUN), g2a from scratch on a CPU with DiffAug's Cutout alone (cutout-g2a)"
   fi
 fi
 
