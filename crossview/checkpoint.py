@@ -315,6 +315,12 @@ class TrainingCheckpointer:
         done = self.complete()
         return done[-1] if done else None
 
+    @classmethod
+    def restore_module(cls, path: str | Path, key: str, module: nn.Module, device: str | torch.device = "cpu") -> None:
+        """Load one module's weights (``key``: its name in ``save``'s modules) from the checkpoint folder ``path``."""
+        file = cls._tensors_file(Path(path), key)
+        load_state_strict(getattr(module, "module", module), read_safetensors(file, device), file)
+
     def restore(self, modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
                 path: str | Path | None = None, device: str | torch.device = "cpu") -> dict:
         """Load the newest (or given) checkpoint into modules and optimizers; returns {'step', 'extra'}."""
@@ -326,9 +332,7 @@ class TrainingCheckpointer:
         except (OSError, json.JSONDecodeError) as e:
             raise CheckpointError(f"{path / 'state.json'}: unreadable ({e})") from e
         for key, module in modules.items():
-            module = getattr(module, "module", module)
-            file = self._tensors_file(path, key)
-            load_state_strict(module, read_safetensors(file, device), file)
+            self.restore_module(path, key, module, device)
         for key, opt in optimizers.items():
             _optimizer_from_files(opt, read_safetensors(self._tensors_file(path, f"optim-{key}"), device),
                                   state["optimizers"][key])

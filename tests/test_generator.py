@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from crossview.augment import diff_augment
-from crossview.checkpoint import CheckpointError
+from crossview.checkpoint import CheckpointError, TrainingCheckpointer
 from crossview.data import PairsFolder
 from crossview.losses import (
     binomial_blur,
@@ -318,6 +318,28 @@ def test_loss_gradients_reports_every_term_and_lambda_scales_it():
     branch = trainer.target_branch
     (by_hand,) = torch.autograd.grad(10 * (1 - F.cosine_similarity(branch(x), branch(target), dim=1)).mean(), x)
     assert grads["identity"]["mean_abs"] == pytest.approx(float(by_hand.abs().mean()), rel=1e-5)
+
+
+def test_loss_gradients_adds_the_adversarial_term_from_a_run_checkpoint(tmp_path):
+    """--discriminators loads the run's full-size D from a training checkpoint; eq. 11's gradient is then D's
+    own: -dD(X_r, r~)/dX_r / N, on the unaugmented image."""
+    trained = tiny_trainer("a2g")
+    source, target = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 16, 64) * 2 - 1
+    trained.train_step(source, target, step=1)  # D's gammas leave 0: its main paths count
+    folder = TrainingCheckpointer(tmp_path).save(1, trained.modules(), trained.optimizers())
+    fresh = GANTrainer(GANConfig(direction="a2g", preset="tiny"), trained.saig, generator=trained.G)
+    TrainingCheckpointer.restore_module(folder, "discriminator", fresh.D)
+    assert all(torch.equal(a, b) for a, b in zip(fresh.D.state_dict().values(), trained.D.state_dict().values(),
+                                                 strict=True))
+    trained.G.eval()
+    grads = loss_gradients(fresh, source, target, adversarial=True)
+    assert set(grads) == {"synthesized image", "real image", "l1", "perceptual", "identity", "adversarial"}
+    e = fresh.source_embedding(source)
+    x = fresh.G(e, *fresh.G.sample_noise(2, torch.Generator().manual_seed(0))).image.detach().requires_grad_(True)
+    (by_hand,) = torch.autograd.grad(-trained.D(x, e).mean(), x)
+    assert grads["adversarial"]["mean_abs"] == pytest.approx(float(by_hand.abs().mean()), rel=1e-5)
+    assert grads["adversarial"]["mean_abs"] > 0
+    assert "adversarial" not in loss_gradients(fresh, source, target)
 
 
 @pytest.mark.parametrize("switch", [{"embedder": False}, {"attn_adain": False}, {"style": False},

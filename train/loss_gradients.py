@@ -8,8 +8,12 @@ prints, for L1 (eq. 7), the perceptual loss (eq. 8, on the SAIG-S stem features,
 without VGG16 weights) and the identity loss (eq. 9, its full-size half), all three as the trainer's step
 computes them (after its --feature-blur, for the two feature losses), the mean absolute gradient and the share
 of its power at periods under 4 px (above a quarter cycle per pixel, in either axis): the band where a fine
-colour grid lives. The same share for the synthesized and the real images gives the scale. The adversarial
-terms are left out: they need the run's discriminators.
+colour grid lives. The same share for the synthesized and the real images gives the scale.
+
+With ``--discriminators`` (a checkpoint folder of the run: runs/<run>/checkpoints/step-<N>) the full-size
+adversarial term (eq. 11) joins them, from the run's full-size discriminator at that step, on the image as G
+makes it: without DiffAug, whose random draws would only add noise to the comparison (the coarse half sees G's
+coarse output, held fixed here as in eq. 9).
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ import json
 import torch
 import torch.nn.functional as F
 
-from crossview.checkpoint import load_model
+from crossview.checkpoint import TrainingCheckpointer, load_model
 from crossview.data import open_pairs
-from crossview.losses import reconstruction
+from crossview.losses import g_adversarial, reconstruction
 from crossview.models.embedder import SAIG
 from crossview.models.generator import Generator
 from crossview.trainer import DIRECTIONS, GANConfig, GANTrainer
@@ -36,24 +40,29 @@ def high_frequency_share(x: torch.Tensor, cutoff: float = 0.25) -> float:
     return float((power * ((fy > cutoff) | (fx > cutoff))).sum() / power.sum())
 
 
-def loss_gradients(trainer: GANTrainer, source: torch.Tensor, target: torch.Tensor, seed: int = 0) -> dict[str, dict]:
+def loss_gradients(trainer: GANTrainer, source: torch.Tensor, target: torch.Tensor, seed: int = 0,
+                   adversarial: bool = False) -> dict[str, dict]:
     """{term: {"mean_abs": ..., "high_frequency_share": ...}} for the weighted terms, and the images' shares.
 
     The terms are the trainer's own (``GANTrainer.feature_losses``, weighted by ``trainer.cfg``) on
     ``trainer.G``'s output; eq. 9's coarse half sees G's coarse output held fixed, so only its full-size half
-    has a gradient with respect to X_r."""
+    has a gradient with respect to X_r. ``adversarial``: eq. 11's full-size half too, from ``trainer.D`` as it
+    stands (load the run's first), on the unaugmented image."""
     weights, generator = trainer.cfg.weights, trainer.G
     with torch.no_grad():
         z, z_local = generator.sample_noise(source.shape[0], torch.Generator().manual_seed(seed))
-        out = generator(trainer.source_embedding(source), z, z_local)
+        embedding = trainer.source_embedding(source)
+        out = generator(embedding, z, z_local)
     target_coarse = F.interpolate(target, size=generator.coarse_size, mode="area")  # X'_t, as the step makes it
     x = out.image.clone().requires_grad_(True)
     perc, id_loss = trainer.feature_losses(target, target_coarse, x, out.coarse)
     terms = {"l1": weights.rec * reconstruction(target, x), "perceptual": weights.perc * perc,
              "identity": weights.id * id_loss}
+    if adversarial:
+        terms["adversarial"] = g_adversarial(trainer.D(x, embedding))
     result = {"synthesized image": {"high_frequency_share": high_frequency_share(out.image)},
               "real image": {"high_frequency_share": high_frequency_share(target)}}
-    for name, loss in terms.items():  # one graph for all three terms
+    for name, loss in terms.items():  # one graph for all the terms
         (grad,) = torch.autograd.grad(loss, x, retain_graph=True)
         result[name] = {"mean_abs": float(grad.abs().mean()), "high_frequency_share": high_frequency_share(grad)}
     return result
@@ -70,15 +79,19 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--saig-s", default="assets/checkpoints/saig-s", help="the frozen guide the run trained with")
     p.add_argument("--seed", type=int, default=0, help="noise seed")
     p.add_argument("--feature-blur", type=int, default=0, help="the trainer's --feature-blur (taps; 0: none)")
+    p.add_argument("--discriminators", help="a checkpoint folder of the run (checkpoints/step-<N>): adds the "
+                                            "full-size adversarial term (eq. 11) from its discriminator")
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
     saig = load_model(SAIG, args.saig_s)
     generator = load_model(Generator, args.model)  # weighted by GANConfig's defaults, as every run measured here
     trainer = GANTrainer(GANConfig(direction=args.direction, feature_blur=args.feature_blur), saig, generator=generator)
+    if args.discriminators:
+        TrainingCheckpointer.restore_module(args.discriminators, "discriminator", trainer.D)
     pairs = open_pairs(args.data, args.split, saig.aerial_size, saig.ground_size)
     aerial, ground = (torch.stack(views) for views in zip(*(pairs[i] for i in range(args.limit)), strict=True))
     source, target = (aerial, ground) if args.direction == "a2g" else (ground, aerial)
-    grads = loss_gradients(trainer, source, target, args.seed)
+    grads = loss_gradients(trainer, source, target, args.seed, adversarial=bool(args.discriminators))
     print(json.dumps(grads, indent=2))
 
 
