@@ -87,6 +87,11 @@
 #                 steps of 16 with --feature-blur FEATURE_BLUR (default 3), to 8,093 in all as the diagnostic that went
 #                 on without the blur (RESULTS.md), otherwise as longer-a2g, into runs/blur<FEATURE_BLUR>-a2g[-seed<SEED>];
 #                 scored and drawn as longer-a2g. SHIP=1 then ships this a2g as longer-a2g does (seed 0 only).
+#   overfit-a2g   can the demo generator draw facades at all? The shipped a2g (commit c93d65e's) goes on (--init)
+#                 for 600 steps with every default, on 16 training pairs only (data/synthcity-overfit: 24 pairs of
+#                 seed 7, 16 to train, rendered first if absent), so that every batch holds all 16; its grid of those
+#                 training pairs (not test pairs: the question is capacity, not generalisation) in
+#                 runs/figures/overfit-a2g/. Nothing is scored or shipped.
 #   attn-adain-gpu  (a third GPU loan) ours and w/o Attn-AdaIN a2g from scratch, seeds 0, 1 and 2, all six at once on
 #                 one GPU for the same MINUTES (default 5), batch 16, on data/synthcity (rendered first if absent); then
 #                 the runs behind go on to the step of the one furthest on, so that all six stop at one step count.
@@ -526,6 +531,18 @@ if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 bl
 (longer-a2g, runs/longer-a2g) and with feature blur $BLUR (blur-a2g, $RUN), g2a from scratch on a CPU with DiffAug's \
 Cutout alone (cutout-g2a)"
   fi
+fi
+
+if [[ $STAGE == overfit-a2g ]]; then  # a capacity check: 16 pairs to memorise, so no place is ambiguous
+  DATA=data/synthcity-overfit START=runs/blur-a2g-start RUN=runs/overfit-a2g
+  [[ -f $DATA/meta.json ]] || python -m crossview.data.synthcity --out $DATA --num 24 --seed 7 --train-frac 0.6667 \
+    --val-frac 0.3333 --workers "$RENDER_WORKERS" --quiet
+  [[ -d $START ]] || checkpoint_from_git c93d65e demo/a2g $START
+  OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction a2g $SCRATCH --data $DATA --epochs 1000 \
+    --init $START --max-steps 600 --sample-every 100 --out $RUN >> $RUN.stdout 2>&1
+  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g $RUN/generator --out runs/pipelines/overfit-a2g
+  python -m train.figures --data $DATA --split train --model runs/pipelines/overfit-a2g --runs overfit-a2g=$RUN \
+    --out runs/figures/overfit-a2g
 fi
 
 if [[ $STAGE == attn-adain-gpu ]]; then  # (a third GPU loan) ours against w/o Attn-AdaIN a2g, three seeds, on one GPU
