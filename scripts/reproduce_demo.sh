@@ -539,7 +539,7 @@ if [[ $STAGE == overfit-a2g ]]; then  # a capacity check: 16 pairs to memorise, 
     --val-frac 0.3333 --workers "$RENDER_WORKERS" --quiet
   [[ -d $START ]] || checkpoint_from_git c93d65e demo/a2g $START
   OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction a2g $SCRATCH --data $DATA --epochs 1000 \
-    --init $START --max-steps 600 --sample-every 100 --out $RUN >> $RUN.stdout 2>&1
+    --workers 0 --init $START --max-steps 600 --sample-every 100 --out $RUN >> $RUN.stdout 2>&1  # one epoch a step: no worker to restart
   python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g $RUN/generator --out runs/pipelines/overfit-a2g
   python -m train.figures --data $DATA --split train --model runs/pipelines/overfit-a2g --runs overfit-a2g=$RUN \
     --out runs/figures/overfit-a2g
