@@ -519,29 +519,32 @@ if [[ $STAGE == longer-a2g ]]; then  # the shipped a2g goes on to the CPU cost o
   fi
 fi
 
+c93d65e_a2g() {  # the a2g shipped when blur-a2g and overfit-a2g were written, into runs/blur-a2g-start; prints that
+  [[ -d runs/blur-a2g-start ]] || checkpoint_from_git c93d65e demo/a2g runs/blur-a2g-start
+  echo runs/blur-a2g-start
+}
+
 if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 blind to the band of the windows
   ship_seed0_only
-  BLUR=${FEATURE_BLUR:-3} START=runs/blur-a2g-start
+  BLUR=${FEATURE_BLUR:-3} START=$(c93d65e_a2g)
   REC=${LAMBDA_REC:-50} PERC=${LAMBDA_PERC:-50} WTAG= WNAME=  # eq. 7's and eq. 8's weights; no tag for the defaults
   [[ $REC == 50 && $PERC == 50 ]] || { WTAG=-rec$REC-perc$PERC; WNAME=", lambda_rec $REC, lambda_perc $PERC"; }
   NAME=blur$BLUR$WTAG-a2g$STAG RUN=runs/blur$BLUR$WTAG-a2g$STAG
-  [[ -d $START ]] || checkpoint_from_git c93d65e demo/a2g $START  # the a2g shipped when this stage was written
   OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction a2g $SCRATCH --init $START \
     --feature-blur "$BLUR" --lambda-rec "$REC" --lambda-perc "$PERC" --max-steps 2093 --seed "$SEED" \
     --out $RUN >> $RUN.stdout 2>&1
   score_beside_shipped_pix2pix a2g $NAME "ours, 2,093 more steps with feature blur $BLUR$WNAME$SNAME"
   if [[ ${SHIP:-0} == 1 ]]; then  # only where it met the rule written before the run (RESULTS.md): g2a unchanged
     ship_demo $RUN/generator assets/checkpoints/demo/g2a "a2g in two GPU loans (runs/gpu2/gen-a2g), then on a CPU \
-(longer-a2g, runs/longer-a2g) and with feature blur $BLUR (blur-a2g, $RUN), g2a from scratch on a CPU with DiffAug's \
+(longer-a2g, runs/longer-a2g) and with feature blur $BLUR$WNAME (blur-a2g, $RUN), g2a from scratch on a CPU with DiffAug's \
 Cutout alone (cutout-g2a)"
   fi
 fi
 
 if [[ $STAGE == overfit-a2g ]]; then  # a capacity check: 16 pairs to memorise, so no place is ambiguous
-  DATA=data/synthcity-overfit START=runs/blur-a2g-start RUN=runs/overfit-a2g
+  DATA=data/synthcity-overfit START=$(c93d65e_a2g) RUN=runs/overfit-a2g
   [[ -f $DATA/meta.json ]] || python -m crossview.data.synthcity --out $DATA --num 24 --seed 7 --train-frac 0.6667 \
     --val-frac 0.3333 --workers "$RENDER_WORKERS" --quiet
-  [[ -d $START ]] || checkpoint_from_git c93d65e demo/a2g $START
   OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction a2g $SCRATCH --data $DATA --epochs 1000 \
     --workers 0 --init $START --max-steps 600 --sample-every 100 --out $RUN >> $RUN.stdout 2>&1  # one epoch a step: no worker to restart
   python -m crossview.pipeline --embedder assets/checkpoints/saig-s --a2g $RUN/generator --out runs/pipelines/overfit-a2g
