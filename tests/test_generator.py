@@ -29,6 +29,7 @@ from crossview.models.vgg import VGG16Features, load_vgg16
 from crossview.trainer import GANConfig, GANTrainer, GeneratorEMA, build_generator, frozen
 from tests.test_embedder import _run
 from train.loss_gradients import high_frequency_share, loss_gradients
+from train.loss_gradients import main as loss_gradients_main
 
 
 def manual_instance_norm(x, eps=1e-5):
@@ -321,7 +322,7 @@ def test_loss_gradients_reports_every_term_and_lambda_scales_it():
 
 
 def test_loss_gradients_adds_the_adversarial_term_from_a_run_checkpoint(tmp_path):
-    """--discriminators loads the run's full-size D from a training checkpoint; eq. 11's gradient is then D's
+    """--discriminator loads the run's full-size D from a training checkpoint; eq. 11's gradient is then D's
     own: -dD(X_r, r~)/dX_r / N, on the unaugmented image."""
     trained = tiny_trainer("a2g")
     source, target = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 16, 64) * 2 - 1
@@ -340,6 +341,14 @@ def test_loss_gradients_adds_the_adversarial_term_from_a_run_checkpoint(tmp_path
     assert grads["adversarial"]["mean_abs"] == pytest.approx(float(by_hand.abs().mean()), rel=1e-5)
     assert grads["adversarial"]["mean_abs"] > 0
     assert "adversarial" not in loss_gradients(fresh, source, target)
+
+
+def test_loss_gradients_cli_names_a_missing_checkpoint(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        loss_gradients_main(["--model", "assets/checkpoints/demo/a2g", "--direction", "a2g", "--data", str(tmp_path),
+                             "--discriminator", str(tmp_path / "no-checkpoint")])
+    assert exit_info.value.code == 2
+    assert "missing weights file" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("switch", [{"embedder": False}, {"attn_adain": False}, {"style": False},

@@ -10,7 +10,7 @@ computes them (after its --feature-blur, for the two feature losses), the mean a
 of its power at periods under 4 px (above a quarter cycle per pixel, in either axis): the band where a fine
 colour grid lives. The same share for the synthesized and the real images gives the scale.
 
-With ``--discriminators`` (a checkpoint folder of the run: runs/<run>/checkpoints/step-<N>) the full-size
+With ``--discriminator`` (a checkpoint folder of the run: runs/<run>/checkpoints/step-<N>) the full-size
 adversarial term (eq. 11) joins them, from the run's full-size discriminator at that step, on the image as G
 makes it: without DiffAug, whose random draws would only add noise to the comparison (the coarse half sees G's
 coarse output, held fixed here as in eq. 9).
@@ -24,7 +24,7 @@ import json
 import torch
 import torch.nn.functional as F
 
-from crossview.checkpoint import TrainingCheckpointer, load_model
+from crossview.checkpoint import CheckpointError, TrainingCheckpointer, load_model
 from crossview.data import open_pairs
 from crossview.losses import g_adversarial, reconstruction
 from crossview.models.embedder import SAIG
@@ -79,19 +79,23 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--saig-s", default="assets/checkpoints/saig-s", help="the frozen guide the run trained with")
     p.add_argument("--seed", type=int, default=0, help="noise seed")
     p.add_argument("--feature-blur", type=int, default=0, help="the trainer's --feature-blur (taps; 0: none)")
-    p.add_argument("--discriminators", help="a checkpoint folder of the run (checkpoints/step-<N>): adds the "
-                                            "full-size adversarial term (eq. 11) from its discriminator")
+    p.add_argument("--discriminator", help="a checkpoint folder of the run (checkpoints/step-<N>): adds the "
+                                           "full-size adversarial term (eq. 11) from its full-size discriminator")
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
-    saig = load_model(SAIG, args.saig_s)
-    generator = load_model(Generator, args.model)  # weighted by GANConfig's defaults, as every run measured here
-    trainer = GANTrainer(GANConfig(direction=args.direction, feature_blur=args.feature_blur), saig, generator=generator)
-    if args.discriminators:
-        TrainingCheckpointer.restore_module(args.discriminators, "discriminator", trainer.D)
+    try:
+        saig = load_model(SAIG, args.saig_s)
+        generator = load_model(Generator, args.model)  # weighted by GANConfig's defaults, as every run measured here
+        trainer = GANTrainer(GANConfig(direction=args.direction, feature_blur=args.feature_blur), saig,
+                             generator=generator)
+        if args.discriminator:
+            TrainingCheckpointer.restore_module(args.discriminator, "discriminator", trainer.D)
+    except (CheckpointError, ValueError) as e:  # a wrong folder, or a generator of the other direction
+        p.error(str(e))
     pairs = open_pairs(args.data, args.split, saig.aerial_size, saig.ground_size)
     aerial, ground = (torch.stack(views) for views in zip(*(pairs[i] for i in range(args.limit)), strict=True))
     source, target = (aerial, ground) if args.direction == "a2g" else (ground, aerial)
-    grads = loss_gradients(trainer, source, target, args.seed, adversarial=bool(args.discriminators))
+    grads = loss_gradients(trainer, source, target, args.seed, adversarial=bool(args.discriminator))
     print(json.dumps(grads, indent=2))
 
 
