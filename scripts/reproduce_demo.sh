@@ -83,7 +83,7 @@
 #                 runs/eval*/longer-a2g[-seed<SEED>].json beside the shipped Pix2Pix a2g (pix2pix-a2g.json), grid and
 #                 curves in runs/figures/longer-a2g[-seed<SEED>]/. SHIP=1 then writes assets/checkpoints/demo with this
 #                 a2g and the shipped g2a (seed 0 only: as shipped since).
-#   blur-a2g      the shipped a2g (commit c93d65e's, copied to runs/blur-a2g-start) goes on (--init) for 2,093 more
+#   blur-a2g      the shipped a2g (commit c93d65e's, copied to runs/a2g-c93d65e) goes on (--init) for 2,093 more
 #                 steps of 16 with --feature-blur FEATURE_BLUR (default 3), to 8,093 in all as the diagnostic that went
 #                 on without the blur (RESULTS.md), and eq. 7's and eq. 8's weights LAMBDA_REC and LAMBDA_PERC (default
 #                 50 and 50), otherwise as longer-a2g, into runs/blur<FEATURE_BLUR>[-rec<R>-perc<P>]-a2g[-seed<SEED>];
@@ -519,9 +519,9 @@ if [[ $STAGE == longer-a2g ]]; then  # the shipped a2g goes on to the CPU cost o
   fi
 fi
 
-c93d65e_a2g() {  # the a2g shipped when blur-a2g and overfit-a2g were written, into runs/blur-a2g-start; prints that
-  [[ -d runs/blur-a2g-start ]] || checkpoint_from_git c93d65e demo/a2g runs/blur-a2g-start
-  echo runs/blur-a2g-start
+c93d65e_a2g() {  # the a2g shipped when blur-a2g and overfit-a2g were written, into runs/a2g-c93d65e; prints that
+  [[ -d runs/a2g-c93d65e ]] || checkpoint_from_git c93d65e demo/a2g runs/a2g-c93d65e
+  echo runs/a2g-c93d65e
 }
 
 if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 blind to the band of the windows

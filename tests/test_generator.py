@@ -343,6 +343,20 @@ def test_loss_gradients_adds_the_adversarial_term_from_a_run_checkpoint(tmp_path
     assert "adversarial" not in loss_gradients(fresh, source, target)
 
 
+def test_loss_gradients_cli_weighs_by_the_runs_lambdas(synthcity_dir, capsys):
+    """--lambda-rec and --lambda-perc reach the trainer: L1's gradient is lambda_rec / numel exactly."""
+    common = ["--model", "assets/checkpoints/demo/a2g", "--direction", "a2g", "--data", str(synthcity_dir),
+              "--split", "train", "--limit", "2"]
+    loss_gradients_main(common)
+    default = json.loads(capsys.readouterr().out)
+    loss_gradients_main([*common, "--lambda-rec", "10", "--lambda-perc", "10"])
+    lighter = json.loads(capsys.readouterr().out)
+    assert default["l1"]["mean_abs"] == pytest.approx(50.0 / (2 * 3 * 64 * 256), rel=1e-4)
+    assert lighter["l1"]["mean_abs"] == pytest.approx(10.0 / (2 * 3 * 64 * 256), rel=1e-4)
+    assert lighter["perceptual"]["mean_abs"] == pytest.approx(default["perceptual"]["mean_abs"] / 5, rel=1e-4)
+    assert lighter["identity"]["mean_abs"] == pytest.approx(default["identity"]["mean_abs"], rel=1e-5)
+
+
 def test_loss_gradients_cli_names_a_missing_checkpoint(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         loss_gradients_main(["--model", "assets/checkpoints/demo/a2g", "--direction", "a2g", "--data", str(tmp_path),

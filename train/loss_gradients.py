@@ -6,7 +6,8 @@ differentiated with respect to the synthesized image X_r, on test pairs.
 
 prints, for L1 (eq. 7), the perceptual loss (eq. 8, on the SAIG-S stem features, as the trainer computes it
 without VGG16 weights) and the identity loss (eq. 9, its full-size half), all three as the trainer's step
-computes them (after its --feature-blur, for the two feature losses), the mean absolute gradient and the share
+computes them (weighted by the run's --lambda-rec, --lambda-perc and --lambda-id, and after its --feature-blur
+for the two feature losses: give the ones the run trained with), the mean absolute gradient and the share
 of its power at periods under 4 px (above a quarter cycle per pixel, in either axis): the band where a fine
 colour grid lives. The same share for the synthesized and the real images gives the scale.
 
@@ -30,6 +31,9 @@ from crossview.losses import g_adversarial, reconstruction
 from crossview.models.embedder import SAIG
 from crossview.models.generator import Generator
 from crossview.trainer import DIRECTIONS, GANConfig, GANTrainer
+from train.generator import HELPS
+
+RUN_OPTIONS = ("feature_blur", "lambda_rec", "lambda_perc", "lambda_id")  # the run's GANConfig fields that matter here
 
 
 def high_frequency_share(x: torch.Tensor, cutoff: float = 0.25) -> float:
@@ -78,16 +82,19 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--limit", type=int, default=8, help="the first N pairs of the split")
     p.add_argument("--saig-s", default="assets/checkpoints/saig-s", help="the frozen guide the run trained with")
     p.add_argument("--seed", type=int, default=0, help="noise seed")
-    p.add_argument("--feature-blur", type=int, default=0, help="the trainer's --feature-blur (taps; 0: none)")
+    for name in RUN_OPTIONS:  # as the run was trained: the gradients depend on them
+        default = getattr(GANConfig, name)
+        p.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default,
+                       help=f"the run's --{name.replace('_', '-')}: {HELPS[name]}")
     p.add_argument("--discriminator", help="a checkpoint folder of the run (checkpoints/step-<N>): adds the "
                                            "full-size adversarial term (eq. 11) from its full-size discriminator")
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
     try:
         saig = load_model(SAIG, args.saig_s)
-        generator = load_model(Generator, args.model)  # weighted by GANConfig's defaults, as every run measured here
-        trainer = GANTrainer(GANConfig(direction=args.direction, feature_blur=args.feature_blur), saig,
-                             generator=generator)
+        generator = load_model(Generator, args.model)
+        options = {name: getattr(args, name) for name in RUN_OPTIONS}
+        trainer = GANTrainer(GANConfig(direction=args.direction, **options), saig, generator=generator)
         if args.discriminator:
             TrainingCheckpointer.restore_module(args.discriminator, "discriminator", trainer.D)
     except (CheckpointError, ValueError) as e:  # a wrong folder, or a generator of the other direction
