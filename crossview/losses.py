@@ -46,6 +46,12 @@ def d_hinge(real: torch.Tensor, fake: torch.Tensor, mismatched: torch.Tensor) ->
     return F.relu(1 - real).mean() + (F.relu(1 + fake).mean() + F.relu(1 + mismatched).mean()) / 2
 
 
+def d_hinge_unconditional(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Eq. 6 without its mismatched pairs, for a discriminator that sees no condition (a PatchGAN's logits, one
+    per patch): E[relu(1 - D(x))] + E[relu(1 + D(x~))]."""
+    return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+
+
 def g_adversarial(fake: torch.Tensor) -> torch.Tensor:
     """Eq. 11, as a quantity to minimise: -E[D(x~, a)]."""
     return -fake.mean()

@@ -10,6 +10,11 @@ D:  eq. 6 hinge on (real, condition), (fake, condition), (real, someone else's c
     real images' features.
 G:  eq. 12 = adv (eq. 11) + 50 L1 (eq. 7) + 50 perceptual (eq. 8) + 10 identity (eq. 9) + lambda_div
     diversity (eq. 10, every 4th step); D's weights get no gradients in this update.
+
+Beyond the paper, ``lambda_patch > 0`` adds a third discriminator: Pix2Pix's PatchGAN without the condition,
+on the full-size image through the same DiffAug, trained by eq. 6's hinge per patch (no mismatched pairs: it
+sees no embedding), and lambda_patch times its eq. 11 joins G's loss. It judges local realism only (windows,
+walls), where the one-way discriminators judge the whole image and its match with the source.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from crossview.losses import (
     check_blur_taps,
     check_perceptual_levels,
     d_hinge,
+    d_hinge_unconditional,
     diversity,
     g_adversarial,
     identity,
@@ -39,6 +45,7 @@ from crossview.losses import (
 from crossview.models.discriminator import OneWayDiscriminator
 from crossview.models.embedder import SAIG
 from crossview.models.generator import Generator
+from crossview.models.pix2pix import PatchDiscriminator
 from crossview.models.vgg import load_vgg16
 from crossview.presets import get_preset
 
@@ -65,6 +72,7 @@ class GANConfig:
     vgg16_weights: str = ""  # a safetensors file or hub repo; empty: the frozen SAIG-S stem features
     perceptual_levels: str = "sum"  # eq. 8 over several feature levels: their sum or their mean
     feature_blur: int = 0  # binomial taps (odd, >= 3; 0: none) on every image eq. 8 and 9's networks see
+    lambda_patch: float = 0.0  # weight of an unconditional PatchGAN's adversarial term (0: none, as the paper)
     # Ablations (paper table 4); the defaults are the full model.
     embedder: bool = True  # False: a trainable encoder replaces the frozen SAIG-S (i)
     attn_adain: bool = True  # False: plain AdaIN, M = 1 (ii)
@@ -158,6 +166,15 @@ def build_discriminator(cfg: GANConfig, image_size: tuple[int, int], embed_dim: 
     return OneWayDiscriminator(image_size, embed_dim, p.d_channels, p.d_cond_channels)
 
 
+def build_patch_discriminator(cfg: GANConfig, image_size: tuple[int, int]) -> PatchDiscriminator | None:
+    """The local-realism discriminator of ``lambda_patch``: the Pix2Pix baseline's PatchGAN (its preset width),
+    without the condition; None where lambda_patch is 0."""
+    if cfg.lambda_patch < 0:
+        raise ValueError(f"lambda_patch must be >= 0, got {cfg.lambda_patch}")
+    return PatchDiscriminator(image_size, get_preset(cfg.preset).p2p_ndf, conditional=False) \
+        if cfg.lambda_patch > 0 else None
+
+
 class GANTrainer:
     def __init__(self, cfg: GANConfig, saig: SAIG, device: torch.device | str = "cpu",
                  generator: Generator | None = None):
@@ -182,9 +199,12 @@ class GANTrainer:
         self.D = build_discriminator(cfg, self.G.target_size, embed_dim).to(self.device)
         self.D_coarse = build_discriminator(cfg, self.G.coarse_size, embed_dim).to(self.device) \
             if cfg.coarse_d else None
+        self.D_patch = build_patch_discriminator(cfg, self.G.target_size)
+        if self.D_patch is not None:
+            self.D_patch.to(self.device)
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas)
-        d_params = list(self.D.parameters()) + (list(self.D_coarse.parameters()) if self.D_coarse else [])
+        d_params = [p for d in (self.D, self.D_coarse, self.D_patch) if d is not None for p in d.parameters()]
         self.opt_d = torch.optim.Adam(d_params, lr=cfg.lr_d, betas=betas)
         if cfg.vgg16_weights:
             self.features: nn.Module | None = load_vgg16(cfg.vgg16_weights).to(self.device)
@@ -193,7 +213,7 @@ class GANTrainer:
             self.features = None  # the stem features come with the identity loss's SAIG pass
             self.perceptual_source = "saig-s stem features (no VGG16 weights given)"
         # The networks the step calls; train/generator.py swaps in DDP wrappers.
-        self.g, self.d, self.d_coarse = self.G, self.D, self.D_coarse
+        self.g, self.d, self.d_coarse, self.d_patch = self.G, self.D, self.D_coarse, self.D_patch
 
     @property
     def target_branch(self):
@@ -201,7 +221,8 @@ class GANTrainer:
 
     def modules(self) -> dict[str, nn.Module]:
         mods = {"generator": self.G, "discriminator": self.D}
-        return mods | ({"discriminator_coarse": self.D_coarse} if self.D_coarse else {})
+        mods |= {"discriminator_coarse": self.D_coarse} if self.D_coarse else {}
+        return mods | ({"discriminator_patch": self.D_patch} if self.D_patch else {})
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"g": self.opt_g, "d": self.opt_d}
@@ -214,6 +235,8 @@ class GANTrainer:
         self.g, self.d = wrap(self.G), wrap(self.D)
         if self.D_coarse is not None:
             self.d_coarse = wrap(self.D_coarse)
+        if self.D_patch is not None:
+            self.d_patch = wrap(self.D_patch)
 
     def source_embedding(self, source: torch.Tensor) -> torch.Tensor:
         """r~: the frozen SAIG-S source branch, or the generator's own encoder in the 'w/o embedder' ablation."""
@@ -287,6 +310,11 @@ class GANTrainer:
         logs = {"d_real": real_s.mean().item(), "d_fake": fake_s.mean().item(), "d_mismatch": mis_s.mean().item()}
         if self.d_coarse is not None:
             d_loss = d_loss + d_hinge(*self._d_scores(self.d_coarse, target_coarse, out_coarse.detach(), e.detach()))
+        if self.d_patch is not None:  # real and fake in separate calls: its BatchNorm must not see them mixed
+            d_patch = d_hinge_unconditional(self.d_patch(None, self._augment(target)),
+                                            self.d_patch(None, self._augment(out_image.detach())))
+            d_loss = d_loss + d_patch
+            logs["d_patch"] = d_patch.item()
         check_finite(d_loss, "discriminator", step)
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
@@ -295,13 +323,18 @@ class GANTrainer:
         # ---- generator (eq. 12) ----
         # D as a function of G's output only: the bare modules, not their DDP wrappers (D's weights get no
         # gradients here, so there is nothing of D's to synchronise).
-        with frozen(self.D, self.D_coarse):
+        with frozen(self.D, self.D_coarse, self.D_patch):
             adv = g_adversarial(self.D(self._augment(out_image), e))
             if self.D_coarse is not None:
                 adv = adv + g_adversarial(self.D_coarse(self._augment(out_coarse), e))
+            if self.D_patch is not None:
+                adv_patch = g_adversarial(self.D_patch(None, self._augment(out_image)))
+                logs["g_adv_patch"] = adv_patch.item()
         rec = reconstruction(target, out_image)
         perc, id_loss = self.feature_losses(target, target_coarse, out_image, out_coarse)
         g_loss = adv + w.rec * rec + w.perc * perc + w.id * id_loss
+        if self.D_patch is not None:
+            g_loss = g_loss + self.cfg.lambda_patch * adv_patch
         if with_div:
             div = diversity(z_local, z_local2, out_image, out2_image)
             g_loss = g_loss + w.div * div

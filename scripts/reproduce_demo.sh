@@ -86,8 +86,10 @@
 #   blur-a2g      the shipped a2g (commit c93d65e's, copied to runs/a2g-c93d65e) goes on (--init) for 2,093 more
 #                 steps of 16 with --feature-blur FEATURE_BLUR (default 3), to 8,093 in all as the diagnostic that went
 #                 on without the blur (RESULTS.md), and eq. 7's and eq. 8's weights LAMBDA_REC and LAMBDA_PERC (default
-#                 50 and 50), otherwise as longer-a2g, into runs/blur<FEATURE_BLUR>[-rec<R>-perc<P>]-a2g[-seed<SEED>];
-#                 scored and drawn as longer-a2g. SHIP=1 then ships this a2g as longer-a2g does (seed 0 only).
+#                 50 and 50), and with LAMBDA_PATCH > 0 (default 0) a third discriminator, an unconditional PatchGAN
+#                 for local realism of that weight (--lambda-patch), otherwise as longer-a2g, into
+#                 runs/blur<FEATURE_BLUR>[-rec<R>-perc<P>][-patch<LAMBDA_PATCH>]-a2g[-seed<SEED>]; scored and drawn
+#                 as longer-a2g. SHIP=1 then ships this a2g as longer-a2g does (seed 0 only).
 #   overfit-a2g   can the demo generator draw facades at all? The shipped a2g (commit c93d65e's) goes on (--init)
 #                 for 600 steps with every default, on 16 training pairs only (data/synthcity-overfit: 24 pairs of
 #                 seed 7, 16 to train, rendered first if absent), so that every batch holds all 16; its grid of those
@@ -529,10 +531,12 @@ if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 bl
   BLUR=${FEATURE_BLUR:-3} START=$(c93d65e_a2g)
   REC=${LAMBDA_REC:-50} PERC=${LAMBDA_PERC:-50} WTAG= WNAME=  # eq. 7's and eq. 8's weights; no tag for the defaults
   [[ $REC == 50 && $PERC == 50 ]] || { WTAG=-rec$REC-perc$PERC; WNAME=", lambda_rec $REC, lambda_perc $PERC"; }
+  PATCH=${LAMBDA_PATCH:-0}  # the PatchGAN's weight; no tag without it
+  [[ $PATCH == 0 ]] || { WTAG=$WTAG-patch$PATCH; WNAME="$WNAME, PatchGAN weight $PATCH"; }
   NAME=blur$BLUR$WTAG-a2g$STAG RUN=runs/blur$BLUR$WTAG-a2g$STAG
   OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction a2g $SCRATCH --init $START \
-    --feature-blur "$BLUR" --lambda-rec "$REC" --lambda-perc "$PERC" --max-steps 2093 --seed "$SEED" \
-    --out $RUN >> $RUN.stdout 2>&1
+    --feature-blur "$BLUR" --lambda-rec "$REC" --lambda-perc "$PERC" --lambda-patch "$PATCH" --max-steps 2093 \
+    --seed "$SEED" --out $RUN >> $RUN.stdout 2>&1
   score_beside_shipped_pix2pix a2g $NAME "ours, 2,093 more steps with feature blur $BLUR$WNAME$SNAME"
   if [[ ${SHIP:-0} == 1 ]]; then  # only where it met the rule written before the run (RESULTS.md): g2a unchanged
     ship_demo $RUN/generator assets/checkpoints/demo/g2a "a2g in two GPU loans (runs/gpu2/gen-a2g), then on a CPU \

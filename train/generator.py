@@ -264,6 +264,8 @@ HELPS = RUN_HELPS | {
     "feature_blur": "binomial low-pass of this many taps (odd, >= 3; 0: none, as the shipped models) on every "
                     "image the perceptual and identity losses (eq. 8, 9) embed: their gradient then has no "
                     "power at 2-pixel periods, where it drew a fine colour grid (RESULTS.md)",
+    "lambda_patch": "weight of an unconditional PatchGAN's adversarial term beside eq. 11, a third "
+                    "discriminator for local realism (0: none, as the paper and the shipped models)",
     "saig_s": "the frozen SAIG-S model folder (or hub repo id) that guides the generator",
     "embedder": "guide G with the frozen SAIG-S (--no-embedder: a trainable encoder instead, ablation i)",
     "attn_adain": "Attentional AdaIN (--no-attn-adain: plain AdaIN, ablation ii)",

@@ -14,7 +14,8 @@ colour grid lives. The same share for the synthesized and the real images gives 
 With ``--discriminator`` (a checkpoint folder of the run: runs/<run>/checkpoints/step-<N>) the full-size
 adversarial term (eq. 11) joins them, from the run's full-size discriminator at that step, on the image as G
 makes it: without DiffAug, whose random draws would only add noise to the comparison (the coarse half sees G's
-coarse output, held fixed here as in eq. 9).
+coarse output, held fixed here as in eq. 9). A run trained with ``--lambda-patch`` (give it here too) adds its
+PatchGAN's term, weighted as trained, from the same checkpoint.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from crossview.models.generator import Generator
 from crossview.trainer import DIRECTIONS, GANConfig, GANTrainer
 from train.generator import HELPS
 
-RUN_OPTIONS = ("feature_blur", "lambda_rec", "lambda_perc", "lambda_id")  # the run's GANConfig fields that matter here
+# The run's GANConfig fields that the gradients depend on.
+RUN_OPTIONS = ("feature_blur", "lambda_rec", "lambda_perc", "lambda_id", "lambda_patch")
 
 
 def high_frequency_share(x: torch.Tensor, cutoff: float = 0.25) -> float:
@@ -51,7 +53,7 @@ def loss_gradients(trainer: GANTrainer, source: torch.Tensor, target: torch.Tens
     The terms are the trainer's own (``GANTrainer.feature_losses``, weighted by ``trainer.cfg``) on
     ``trainer.G``'s output; eq. 9's coarse half sees G's coarse output held fixed, so only its full-size half
     has a gradient with respect to X_r. ``adversarial``: eq. 11's full-size half too, from ``trainer.D`` as it
-    stands (load the run's first), on the unaugmented image."""
+    stands (load the run's first), on the unaugmented image, and the PatchGAN's term where the trainer has one."""
     weights, generator = trainer.cfg.weights, trainer.G
     with torch.no_grad():
         z, z_local = generator.sample_noise(source.shape[0], torch.Generator().manual_seed(seed))
@@ -64,6 +66,8 @@ def loss_gradients(trainer: GANTrainer, source: torch.Tensor, target: torch.Tens
              "identity": weights.id * id_loss}
     if adversarial:
         terms["adversarial"] = g_adversarial(trainer.D(x, embedding))
+        if trainer.D_patch is not None:
+            terms["patch adversarial"] = trainer.cfg.lambda_patch * g_adversarial(trainer.D_patch(None, x))
     result = {"synthesized image": {"high_frequency_share": high_frequency_share(out.image)},
               "real image": {"high_frequency_share": high_frequency_share(target)}}
     for name, loss in terms.items():  # one graph for all the terms
@@ -97,6 +101,8 @@ def main(argv: list[str] | None = None) -> None:
         trainer = GANTrainer(GANConfig(direction=args.direction, **options), saig, generator=generator)
         if args.discriminator:
             TrainingCheckpointer.restore_module(args.discriminator, "discriminator", trainer.D)
+            if trainer.D_patch is not None:
+                TrainingCheckpointer.restore_module(args.discriminator, "discriminator_patch", trainer.D_patch)
     except (CheckpointError, ValueError) as e:  # a wrong folder, or a generator of the other direction
         p.error(str(e))
     pairs = open_pairs(args.data, args.split, saig.aerial_size, saig.ground_size)

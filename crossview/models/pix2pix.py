@@ -69,13 +69,15 @@ class Pix2PixGenerator(nn.Module, PyTorchModelHubMixin, library_name="crossview"
 class PatchDiscriminator(nn.Module):
     """70x70 PatchGAN on (source resized, image) concatenated: a grid of real/fake logits.
 
-    Three strided layers need a 64-px short side; smaller (test) images get fewer.
+    Three strided layers need a 64-px short side; smaller (test) images get fewer. ``conditional=False`` judges
+    the image alone (``source`` None): ours' optional local-realism term (``GANConfig.lambda_patch``).
     """
 
-    def __init__(self, image_size: tuple[int, int] = (64, 256), ndf: int = 64):
+    def __init__(self, image_size: tuple[int, int] = (64, 256), ndf: int = 64, conditional: bool = True):
         super().__init__()
+        self.conditional = conditional
         layers = max(1, min(3, int(math.log2(min(image_size))) - 3))
-        seq = [nn.Conv2d(6, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        seq = [nn.Conv2d(6 if conditional else 3, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         mult = 1
         for i in range(1, layers + 1):
             prev, mult = mult, min(2**i, 8)
@@ -85,7 +87,11 @@ class PatchDiscriminator(nn.Module):
         seq.append(nn.Conv2d(ndf * mult, 1, 4, 1, 1))
         self.model = nn.Sequential(*seq)
 
-    def forward(self, source: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
-        if source.shape[-2:] != image.shape[-2:]:
-            source = F.interpolate(source, size=image.shape[-2:], mode="bilinear", align_corners=False)
-        return self.model(torch.cat([source, image], 1).contiguous(memory_format=torch.channels_last))  # as in G
+    def forward(self, source: torch.Tensor | None, image: torch.Tensor) -> torch.Tensor:
+        if (source is None) == self.conditional:
+            raise ValueError("a conditional PatchDiscriminator needs a source image, an unconditional one takes None")
+        if source is not None:
+            if source.shape[-2:] != image.shape[-2:]:
+                source = F.interpolate(source, size=image.shape[-2:], mode="bilinear", align_corners=False)
+            image = torch.cat([source, image], 1)
+        return self.model(image.contiguous(memory_format=torch.channels_last))  # channels-last, as in G
