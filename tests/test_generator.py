@@ -25,6 +25,7 @@ from crossview.models.attn_adain import AttentionalAdaIN
 from crossview.models.discriminator import OneWayDiscriminator
 from crossview.models.embedder import SAIG, ConvStem
 from crossview.models.generator import Generator, sn_conv, upsample, upsample_conv3x3
+from crossview.models.pix2pix import PatchDiscriminator
 from crossview.models.vgg import VGG16Features, load_vgg16
 from crossview.trainer import GANConfig, GANTrainer, GeneratorEMA, build_generator, frozen
 from tests.test_embedder import _run
@@ -341,6 +342,61 @@ def test_loss_gradients_adds_the_adversarial_term_from_a_run_checkpoint(tmp_path
     assert grads["adversarial"]["mean_abs"] == pytest.approx(float(by_hand.abs().mean()), rel=1e-5)
     assert grads["adversarial"]["mean_abs"] > 0
     assert "adversarial" not in loss_gradients(fresh, source, target)
+
+
+def test_unconditional_patch_discriminator_judges_the_image_alone():
+    """conditional=False: 3 input channels, no source; a grid of logits, one per patch. Each kind refuses the
+    other's call, so that an unconditional D never silently sees a source."""
+    image = torch.rand(2, 3, 16, 64)
+    local = PatchDiscriminator((16, 64), ndf=8, conditional=False)
+    assert local.model[0].in_channels == 3
+    scores = local(None, image)
+    assert scores.shape[0] == 2 and scores.shape[1] == 1 and scores.shape[2] * scores.shape[3] > 1
+    with pytest.raises(ValueError, match="unconditional one takes None"):
+        local(torch.rand(2, 3, 32, 32), image)
+    with pytest.raises(ValueError, match="needs a source image"):
+        PatchDiscriminator((16, 64), ndf=8)(None, image)
+
+
+def test_lambda_patch_adds_a_third_discriminator_to_both_updates():
+    """lambda_patch > 0: the PatchGAN is checkpointed, trained by the D step on real and fake batches in separate
+    calls (its BatchNorm must not see them mixed), and G's loss gains lambda_patch times its eq. 11."""
+    assert tiny_trainer("a2g").D_patch is None
+    with pytest.raises(ValueError, match="lambda_patch"):
+        tiny_trainer("a2g", lambda_patch=-1.0)
+    trainer = tiny_trainer("a2g", lambda_patch=2.0)
+    assert trainer.modules()["discriminator_patch"] is trainer.D_patch
+    d_params = {id(p) for group in trainer.opt_d.param_groups for p in group["params"]}
+    assert {id(p) for p in trainer.D_patch.parameters()} <= d_params
+    batches = []
+    trainer.D_patch.register_forward_hook(lambda module, args, out: batches.append(args[1].shape[0]))
+    before = [p.detach().clone() for p in trainer.D_patch.parameters()]
+    logs = trainer.train_step(torch.rand(3, 3, 32, 32) * 2 - 1, torch.rand(3, 3, 16, 64) * 2 - 1, step=1)
+    assert batches == [3, 3, 3]  # D step: real, then fake; G step: fake
+    assert any(not torch.equal(b, p) for b, p in zip(before, trainer.D_patch.parameters(), strict=True))
+    w = trainer.cfg.weights  # step 1: no diversity term
+    expected = (logs["g_adv"] + w.rec * logs["l1"] + w.perc * logs["perceptual"] + w.id * logs["identity"]
+                + 2.0 * logs["g_adv_patch"])
+    assert logs["g_loss"] == pytest.approx(expected, rel=1e-5)
+    assert math.isfinite(logs["d_patch"])
+
+
+def test_loss_gradients_adds_the_patch_term_from_a_run_checkpoint(tmp_path):
+    """A run with lambda_patch: its PatchGAN comes from the same checkpoint, and its term is weighted as trained."""
+    trained = tiny_trainer("a2g", lambda_patch=2.0)
+    source, target = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 16, 64) * 2 - 1
+    trained.train_step(source, target, step=1)
+    folder = TrainingCheckpointer(tmp_path).save(1, trained.modules(), trained.optimizers())
+    fresh = GANTrainer(GANConfig(direction="a2g", preset="tiny", lambda_patch=2.0), trained.saig,
+                       generator=trained.G)
+    TrainingCheckpointer.restore_module(folder, "discriminator_patch", fresh.D_patch)
+    trained.G.eval()
+    grads = loss_gradients(fresh, source, target, adversarial=True)
+    e = fresh.source_embedding(source)
+    x = fresh.G(e, *fresh.G.sample_noise(2, torch.Generator().manual_seed(0))).image.detach().requires_grad_(True)
+    (by_hand,) = torch.autograd.grad(-2.0 * trained.D_patch(None, x).mean(), x)
+    assert grads["patch adversarial"]["mean_abs"] == pytest.approx(float(by_hand.abs().mean()), rel=1e-5)
+    assert grads["patch adversarial"]["mean_abs"] > 0
 
 
 def test_loss_gradients_cli_weighs_by_the_runs_lambdas(synthcity_dir, capsys):
