@@ -89,7 +89,9 @@
 #                 50 and 50), and with LAMBDA_PATCH > 0 (default 0) a third discriminator, an unconditional PatchGAN
 #                 for local realism of that weight (--lambda-patch), otherwise as longer-a2g, into
 #                 runs/blur<FEATURE_BLUR>[-rec<R>-perc<P>][-patch<LAMBDA_PATCH>]-a2g[-seed<SEED>]; scored and drawn
-#                 as longer-a2g. SHIP=1 then ships this a2g as longer-a2g does (seed 0 only).
+#                 as longer-a2g. STEPS (default 2093) other than 2093 goes on to that step count into
+#                 runs/<same>-steps<STEPS>, from a copy of the 2,093-step run where there is one (its discriminators
+#                 and optimizers too). SHIP=1 then ships this a2g as longer-a2g does (seed 0 only).
 #   overfit-a2g   can the demo generator draw facades at all? The shipped a2g (commit c93d65e's) goes on (--init)
 #                 for 600 steps with every default, on 16 training pairs only (data/synthcity-overfit: 24 pairs of
 #                 seed 7, 16 to train, rendered first if absent), so that every batch holds all 16; its grid of those
@@ -533,11 +535,16 @@ if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 bl
   [[ $REC == 50 && $PERC == 50 ]] || { WTAG=-rec$REC-perc$PERC; WNAME=", lambda_rec $REC, lambda_perc $PERC"; }
   PATCH=${LAMBDA_PATCH:-0}  # the PatchGAN's weight; no tag without it
   [[ $PATCH == 0 ]] || { WTAG=$WTAG-patch$PATCH; WNAME="$WNAME, PatchGAN weight $PATCH"; }
-  NAME=blur$BLUR$WTAG-a2g$STAG RUN=runs/blur$BLUR$WTAG-a2g$STAG
+  NAME=blur$BLUR$WTAG-a2g$STAG STEPS=${STEPS:-2093}
+  if [[ $STEPS != 2093 ]]; then  # goes on from the 2,093-step run, kept as it is
+    [[ -d runs/$NAME-steps$STEPS || ! -d runs/$NAME ]] || cp -r runs/$NAME runs/$NAME-steps$STEPS
+    NAME=$NAME-steps$STEPS
+  fi
+  RUN=runs/$NAME
   OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction a2g $SCRATCH --init $START \
-    --feature-blur "$BLUR" --lambda-rec "$REC" --lambda-perc "$PERC" --lambda-patch "$PATCH" --max-steps 2093 \
+    --feature-blur "$BLUR" --lambda-rec "$REC" --lambda-perc "$PERC" --lambda-patch "$PATCH" --max-steps "$STEPS" \
     --seed "$SEED" --out $RUN >> $RUN.stdout 2>&1
-  score_beside_shipped_pix2pix a2g $NAME "ours, 2,093 more steps with feature blur $BLUR$WNAME$SNAME"
+  score_beside_shipped_pix2pix a2g $NAME "ours, $STEPS more steps with feature blur $BLUR$WNAME$SNAME"
   if [[ ${SHIP:-0} == 1 ]]; then  # only where it met the rule written before the run (RESULTS.md): g2a unchanged
     ship_demo $RUN/generator assets/checkpoints/demo/g2a "a2g in two GPU loans (runs/gpu2/gen-a2g), then on a CPU \
 (longer-a2g, runs/longer-a2g) and with feature blur $BLUR$WNAME (blur-a2g, $RUN), g2a from scratch on a CPU with DiffAug's \
