@@ -41,15 +41,15 @@ RETRIEVAL_LOSSES = {"triplet": soft_margin_triplet, "infonce": info_nce}
 # GAN losses (paper section 3.4)
 
 
-def d_hinge(real: torch.Tensor, fake: torch.Tensor, mismatched: torch.Tensor) -> torch.Tensor:
-    """Eq. 6: E[relu(1 - D(x, a))] + (E[relu(1 + D(x~, a))] + E[relu(1 + D(x_mis, a))]) / 2."""
-    return F.relu(1 - real).mean() + (F.relu(1 + fake).mean() + F.relu(1 + mismatched).mean()) / 2
+def d_hinge(real: torch.Tensor, fake: torch.Tensor, mismatched: torch.Tensor | None = None) -> torch.Tensor:
+    """Eq. 6: E[relu(1 - D(x, a))] + (E[relu(1 + D(x~, a))] + E[relu(1 + D(x_mis, a))]) / 2.
 
-
-def d_hinge_unconditional(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """Eq. 6 without its mismatched pairs, for a discriminator that sees no condition (a PatchGAN's logits, one
-    per patch): E[relu(1 - D(x))] + E[relu(1 + D(x~))]."""
-    return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+    Without ``mismatched`` (a discriminator that sees no condition, e.g. a PatchGAN's logits, one per patch) the
+    fake term stands alone: E[relu(1 - D(x))] + E[relu(1 + D(x~))]."""
+    fake_term = F.relu(1 + fake).mean()
+    if mismatched is not None:
+        fake_term = (fake_term + F.relu(1 + mismatched).mean()) / 2
+    return F.relu(1 - real).mean() + fake_term
 
 
 def g_adversarial(fake: torch.Tensor) -> torch.Tensor:

@@ -35,7 +35,6 @@ from crossview.losses import (
     check_blur_taps,
     check_perceptual_levels,
     d_hinge,
-    d_hinge_unconditional,
     diversity,
     g_adversarial,
     identity,
@@ -166,13 +165,10 @@ def build_discriminator(cfg: GANConfig, image_size: tuple[int, int], embed_dim: 
     return OneWayDiscriminator(image_size, embed_dim, p.d_channels, p.d_cond_channels)
 
 
-def build_patch_discriminator(cfg: GANConfig, image_size: tuple[int, int]) -> PatchDiscriminator | None:
+def build_patch_discriminator(cfg: GANConfig, image_size: tuple[int, int]) -> PatchDiscriminator:
     """The local-realism discriminator of ``lambda_patch``: the Pix2Pix baseline's PatchGAN (its preset width),
-    without the condition; None where lambda_patch is 0."""
-    if cfg.lambda_patch < 0:
-        raise ValueError(f"lambda_patch must be >= 0, got {cfg.lambda_patch}")
-    return PatchDiscriminator(image_size, get_preset(cfg.preset).p2p_ndf, conditional=False) \
-        if cfg.lambda_patch > 0 else None
+    without the condition."""
+    return PatchDiscriminator(image_size, get_preset(cfg.preset).p2p_ndf, conditional=False)
 
 
 class GANTrainer:
@@ -185,6 +181,8 @@ class GANTrainer:
         check_perceptual_levels(cfg.perceptual_levels)  # here too, not at the first step after minutes of setup
         check_blur_taps(cfg.feature_blur)
         check_diffaug_policy(cfg.diffaug_policy)
+        if cfg.lambda_patch < 0:
+            raise ValueError(f"lambda_patch must be >= 0, got {cfg.lambda_patch}")
         self.cfg, self.device = cfg, torch.device(device)
         self.source_view, self.target_view = DIRECTIONS[cfg.direction]
         self.saig = saig.to(self.device).eval().requires_grad_(False)
@@ -199,9 +197,8 @@ class GANTrainer:
         self.D = build_discriminator(cfg, self.G.target_size, embed_dim).to(self.device)
         self.D_coarse = build_discriminator(cfg, self.G.coarse_size, embed_dim).to(self.device) \
             if cfg.coarse_d else None
-        self.D_patch = build_patch_discriminator(cfg, self.G.target_size)
-        if self.D_patch is not None:
-            self.D_patch.to(self.device)
+        self.D_patch = build_patch_discriminator(cfg, self.G.target_size).to(self.device) \
+            if cfg.lambda_patch > 0 else None
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas)
         d_params = [p for d in (self.D, self.D_coarse, self.D_patch) if d is not None for p in d.parameters()]
@@ -311,8 +308,8 @@ class GANTrainer:
         if self.d_coarse is not None:
             d_loss = d_loss + d_hinge(*self._d_scores(self.d_coarse, target_coarse, out_coarse.detach(), e.detach()))
         if self.d_patch is not None:  # real and fake in separate calls: its BatchNorm must not see them mixed
-            d_patch = d_hinge_unconditional(self.d_patch(None, self._augment(target)),
-                                            self.d_patch(None, self._augment(out_image.detach())))
+            d_patch = d_hinge(self.d_patch(None, self._augment(target)),
+                              self.d_patch(None, self._augment(out_image.detach())))
             d_loss = d_loss + d_patch
             logs["d_patch"] = d_patch.item()
         check_finite(d_loss, "discriminator", step)

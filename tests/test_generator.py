@@ -148,6 +148,7 @@ def test_loss_values_on_toy_cases():
     assert d_hinge(one, -one, -one) == 0  # a perfect D: every hinge satisfied
     assert d_hinge(-one, one, one) == pytest.approx(2 + (2 + 2) / 2)  # eq. 6 with the 1/2 weights
     assert d_hinge(0 * one, 0 * one, 0 * one) == pytest.approx(1 + (1 + 1) / 2)
+    assert d_hinge(-one, one) == pytest.approx(2 + 2)  # no mismatched pairs (an unconditional D): fakes weigh 1
     assert g_adversarial(torch.tensor([2.0, 4.0])) == -3.0  # G wants higher scores
     assert reconstruction(torch.zeros(2, 3, 4, 4), torch.full((2, 3, 4, 4), 0.5)) == pytest.approx(0.5)
     e = F.normalize(torch.randn(3, 8), dim=1)
@@ -584,10 +585,11 @@ def test_ema_generator_is_written_starts_at_init_and_resumes_exactly(synthcity_d
         run("plain", max_steps=2, resume=True)
 
 
-def test_generator_ddp_two_cpu_processes(synthcity_dir, tiny_saig, tmp_path):
-    r = _run(["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29519",
+@pytest.mark.parametrize("port, extra", [(29519, []), (29520, ["--lambda-patch", "1"])])  # with the PatchGAN too
+def test_generator_ddp_two_cpu_processes(synthcity_dir, tiny_saig, tmp_path, port, extra):
+    r = _run(["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
               *generator_cli(synthcity_dir, tiny_saig, tmp_path / "ddp", "--batch-size", "2", "--max-steps", "2",
-                             "--device", "cpu", "--direction", "g2a", "--max-minutes", "30")])
+                             "--device", "cpu", "--direction", "g2a", "--max-minutes", "30", *extra)])
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((tmp_path / "ddp" / "config.json").read_text())["world_size"] == 2
     assert (tmp_path / "ddp" / "generator" / "model.safetensors").is_file()
