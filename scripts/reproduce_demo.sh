@@ -482,9 +482,11 @@ ship_demo() {  # A2G G2A ORIGINS: writes assets/checkpoints/demo (float16) from 
     --fp16 --notes "demo preset trained on SynthCity by scripts/reproduce_demo.sh: $3: see RESULTS.md for their \
 stages, data and budget"
 }
-score_beside_shipped_pix2pix() {  # D NAME LABEL: runs/NAME's G as it would ship, against the shipped baseline
-  local d=$1 name=$2 label=$3 e; e=$(eval_dir runs)
-  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$d runs/$name/generator --fp16 \
+# D RUN LABEL [WEIGHTS]: runs/RUN/WEIGHTS (default generator/: G; generator-ema/: its average, scored and drawn as
+# RUN-ema) as it would ship, against the shipped baseline
+score_beside_shipped_pix2pix() {
+  local d=$1 run=$2 label=$3 w=${4:-generator} e name; e=$(eval_dir runs); name=$2${w#generator}
+  python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$d runs/$run/$w --fp16 \
     --out runs/pipelines/$name  # float16, as it would ship
   mkdir -p $e
   python -m train.evaluate --model runs/pipelines/$name $EVAL --name "$label" --out $e/$name.json &
@@ -493,7 +495,7 @@ score_beside_shipped_pix2pix() {  # D NAME LABEL: runs/NAME's G as it would ship
   wait_all
   python -m train.evaluate --markdown $e/$name.json $e/pix2pix-$d.json
   python -m train.figures --data data/synthcity-test --model runs/pipelines/$name \
-    --pix2pix $d=assets/checkpoints/pix2pix-$d --runs $name=runs/$name --out runs/figures/$name
+    --pix2pix $d=assets/checkpoints/pix2pix-$d --runs $run=runs/$run --out runs/figures/$name
 }
 
 if [[ $STAGE == cutout-g2a ]]; then  # Cutout alone at the shipped g2a budget, against the shipped baseline
@@ -540,13 +542,21 @@ if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 bl
     [[ -d runs/$NAME-steps$STEPS || ! -d runs/$NAME ]] || cp -r runs/$NAME runs/$NAME-steps$STEPS
     NAME=$NAME-steps$STEPS
   fi
+  EMA= ENAME=
+  if [[ -n ${EMA_KIMG:-} ]]; then  # goes on from that run, kept as it is, with a weight average from its last step
+    [[ -d runs/$NAME-ema$EMA_KIMG || ! -d runs/$NAME ]] || cp -r runs/$NAME runs/$NAME-ema$EMA_KIMG
+    NAME=$NAME-ema$EMA_KIMG STEPS=$((STEPS + ${EMA_STEPS:-1000})) ENAME=", weight average from step $STEPS"
+    EMA="--ema-kimg $EMA_KIMG --ema-rampup 0"  # no ramp-up: it starts from trained weights
+  fi
   RUN=runs/$NAME
   OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction a2g $SCRATCH --init $START \
     --feature-blur "$BLUR" --lambda-rec "$REC" --lambda-perc "$PERC" --lambda-patch "$PATCH" --max-steps "$STEPS" \
-    --seed "$SEED" --out $RUN >> $RUN.stdout 2>&1
+    $EMA --seed "$SEED" --out $RUN >> $RUN.stdout 2>&1
   score_beside_shipped_pix2pix a2g $NAME "ours, $STEPS more steps with feature blur $BLUR$WNAME$SNAME"
+  [[ -z $EMA ]] || score_beside_shipped_pix2pix a2g $NAME "ours, $STEPS more steps with feature blur \
+$BLUR$WNAME$SNAME$ENAME" generator-ema
   if [[ ${SHIP:-0} == 1 ]]; then  # only where it met the rule written before the run (RESULTS.md): g2a unchanged
-    ship_demo $RUN/generator assets/checkpoints/demo/g2a "a2g in two GPU loans (runs/gpu2/gen-a2g), then on a CPU \
+    ship_demo $RUN/generator${EMA:+-ema} assets/checkpoints/demo/g2a "a2g in two GPU loans (runs/gpu2/gen-a2g), then on a CPU \
 (longer-a2g, runs/longer-a2g) and with feature blur $BLUR$WNAME (blur-a2g, $RUN), g2a from scratch on a CPU with DiffAug's \
 Cutout alone (cutout-g2a)"
   fi

@@ -29,7 +29,6 @@ from tqdm import tqdm
 
 from crossview.augment import DIFFAUG_POLICIES
 from crossview.checkpoint import (
-    CheckpointError,
     TrainingCheckpointer,
     load_model,
     load_weights,
@@ -132,13 +131,16 @@ def train(cfg: RunConfig, build_trainer=build_gan_trainer, name: str = "generato
     latest = checkpointer.latest() if cfg.resume else None
     step, seconds_before = 0, 0.0
     if latest is not None:
-        if ema and not checkpointer.holds(latest, EMA_MODULE):
-            raise CheckpointError(f"{latest} holds no weight average (the run was started without --ema-kimg): "
-                                  "resume it without --ema-kimg, or start a new run from its weights (--out "
-                                  "elsewhere, --init its generator/ folder)")
-        state = checkpointer.restore(modules, trainer.optimizers(), path=latest, device=device)
+        # A run started without --ema-kimg keeps its discriminators and optimizers when an average is added later:
+        # the average then starts at the resumed weights (as --init starts it at the loaded ones).
+        start_average = ema is not None and not checkpointer.holds(latest, EMA_MODULE)
+        restored = {k: m for k, m in modules.items() if not (start_average and k == EMA_MODULE)}
+        state = checkpointer.restore(restored, trainer.optimizers(), path=latest, device=device)
         step, seconds_before = state["step"], state["extra"].get("train_seconds", 0.0)
         log.info("resumed from %s at step %d", state["path"], step)
+        if start_average:
+            ema.reset(trainer.G)
+            log.info("%s holds no weight average: the average starts at step %d's weights", latest, step)
     elif cfg.init:
         load_weights(trainer.G, cfg.init)
         if ema:
