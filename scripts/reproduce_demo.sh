@@ -87,11 +87,15 @@
 #                 steps of 16 with --feature-blur FEATURE_BLUR (default 3), to 8,093 in all as the diagnostic that went
 #                 on without the blur (RESULTS.md), and eq. 7's and eq. 8's weights LAMBDA_REC and LAMBDA_PERC (default
 #                 50 and 50), and with LAMBDA_PATCH > 0 (default 0) a third discriminator, an unconditional PatchGAN
-#                 for local realism of that weight (--lambda-patch), otherwise as longer-a2g, into
-#                 runs/blur<FEATURE_BLUR>[-rec<R>-perc<P>][-patch<LAMBDA_PATCH>]-a2g[-seed<SEED>]; scored and drawn
-#                 as longer-a2g. STEPS (default 2093) other than 2093 goes on to that step count into
-#                 runs/<same>-steps<STEPS>, from a copy of the 2,093-step run where there is one (its discriminators
-#                 and optimizers too). SHIP=1 then ships this a2g as longer-a2g does (seed 0 only).
+#                 for local realism of that weight (--lambda-patch), and eq. 10's weight LAMBDA_DIV (default 0.1),
+#                 otherwise as longer-a2g, into runs/blur<FEATURE_BLUR>[-rec<R>-perc<P>][-patch<LAMBDA_PATCH>]
+#                 [-div<LAMBDA_DIV>]-a2g[-seed<SEED>]; scored and drawn as longer-a2g. STEPS (default 2093) other
+#                 than 2093 goes on to that step count into runs/<same>-steps<STEPS>, from a copy of the 2,093-step
+#                 run where there is one (its discriminators and optimizers too). EMA_KIMG then goes on from that
+#                 run (a copy, into runs/<same>-ema<EMA_KIMG>) for EMA_STEPS (default 1000) more steps with a weight
+#                 average of that half-life (no ramp-up) started at its last step, and scores G and the average
+#                 (runs/eval/<name>[-ema].json). SHIP=1 then ships this a2g (the average where there is one) as
+#                 longer-a2g does (seed 0 only).
 #   overfit-a2g   can the demo generator draw facades at all? The shipped a2g (commit c93d65e's) goes on (--init)
 #                 for 600 steps with every default, on 16 training pairs only (data/synthcity-overfit: 24 pairs of
 #                 seed 7, 16 to train, rendered first if absent), so that every batch holds all 16; its grid of those
@@ -537,6 +541,8 @@ if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 bl
   [[ $REC == 50 && $PERC == 50 ]] || { WTAG=-rec$REC-perc$PERC; WNAME=", lambda_rec $REC, lambda_perc $PERC"; }
   PATCH=${LAMBDA_PATCH:-0}  # the PatchGAN's weight; no tag without it
   [[ $PATCH == 0 ]] || { WTAG=$WTAG-patch$PATCH; WNAME="$WNAME, PatchGAN weight $PATCH"; }
+  DIV=${LAMBDA_DIV:-0.1}  # eq. 10's weight: the paper's 0.1 (CVUSA, CVACT) or its 1 (VIGOR-GEN); no tag for 0.1
+  [[ $DIV == 0.1 ]] || { WTAG=$WTAG-div$DIV; WNAME="$WNAME, lambda_div $DIV"; }
   NAME=blur$BLUR$WTAG-a2g$STAG STEPS=${STEPS:-2093}
   if [[ $STEPS != 2093 ]]; then  # goes on from the 2,093-step run, kept as it is
     [[ -d runs/$NAME-steps$STEPS || ! -d runs/$NAME ]] || cp -r runs/$NAME runs/$NAME-steps$STEPS
@@ -545,13 +551,13 @@ if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 bl
   EMA= ENAME=
   if [[ -n ${EMA_KIMG:-} ]]; then  # goes on from that run, kept as it is, with a weight average from its last step
     [[ -d runs/$NAME-ema$EMA_KIMG || ! -d runs/$NAME ]] || cp -r runs/$NAME runs/$NAME-ema$EMA_KIMG
-    NAME=$NAME-ema$EMA_KIMG STEPS=$((STEPS + ${EMA_STEPS:-1000})) ENAME=", weight average from step $STEPS"
+    ENAME=", weight average from step $STEPS" NAME=$NAME-ema$EMA_KIMG STEPS=$((STEPS + ${EMA_STEPS:-1000}))
     EMA="--ema-kimg $EMA_KIMG --ema-rampup 0"  # no ramp-up: it starts from trained weights
   fi
   RUN=runs/$NAME
   OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction a2g $SCRATCH --init $START \
-    --feature-blur "$BLUR" --lambda-rec "$REC" --lambda-perc "$PERC" --lambda-patch "$PATCH" --max-steps "$STEPS" \
-    $EMA --seed "$SEED" --out $RUN >> $RUN.stdout 2>&1
+    --feature-blur "$BLUR" --lambda-rec "$REC" --lambda-perc "$PERC" --lambda-patch "$PATCH" --lambda-div "$DIV" \
+    --max-steps "$STEPS" $EMA --seed "$SEED" --out $RUN >> $RUN.stdout 2>&1
   score_beside_shipped_pix2pix a2g $NAME "ours, $STEPS more steps with feature blur $BLUR$WNAME$SNAME"
   [[ -z $EMA ]] || score_beside_shipped_pix2pix a2g $NAME "ours, $STEPS more steps with feature blur \
 $BLUR$WNAME$SNAME$ENAME" generator-ema
