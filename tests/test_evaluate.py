@@ -208,3 +208,33 @@ def test_real_reference_and_blur(synthcity_dir, tiny_models, tmp_path, monkeypat
         evaluate_main(["--out", str(tmp_path / "x.json"), *common])
     with pytest.raises(SystemExit):  # and it takes none
         evaluate_main(["--baseline", "real", "--model", str(saig_d), "--out", str(tmp_path / "x.json"), *common])
+
+
+def test_noise_psnr_compares_two_noise_samples(synthcity_dir, tiny_models, tmp_path, monkeypatch):
+    """--noise-psnr: the mean PSNR between each scored image and its source drawn again with another noise seed
+    (seed + number of pairs + i), by hand here; a method without noise gets None with the reason."""
+    from crossview.data import open_pairs
+    from train.evaluate import to_uint8
+
+    pipe_dir, saig_d, p2p = tiny_models
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    common = ["--data", str(synthcity_dir), "--split", "train", "--evaluator", str(saig_d), "--direction", "a2g",
+              "--noise-psnr", "--limit", "3"]
+    evaluate_main(["--model", str(pipe_dir), "--out", str(tmp_path / "ours.json"), "--seed", "5", *common])
+    ours = json.loads((tmp_path / "ours.json").read_text())["a2g"]
+
+    pipe = CrossViewPipeline.from_pretrained(pipe_dir, "cpu")
+    pairs = open_pairs(str(synthcity_dir), "train", pipe.embedder.aerial_size, pipe.embedder.ground_size)
+    aerial = torch.stack([pairs[i][0] for i in range(3)])
+    with torch.no_grad():
+        first = to_uint8(pipe.generate(aerial, "a2g", [5, 6, 7]).image)
+        second = to_uint8(pipe.generate(aerial, "a2g", [8, 9, 10]).image)
+    assert not torch.equal(first, second)  # the noise changes the tiny model's output
+    by_hand = float(ssim_psnr(second, first)[1].mean())
+    assert ours["noise_psnr"] == pytest.approx(by_hand, rel=1e-6) and 0 < by_hand < 100
+
+    evaluate_main(["--model", str(p2p), "--baseline", "pix2pix", "--out", str(tmp_path / "p2p.json"), *common])
+    base = json.loads((tmp_path / "p2p.json").read_text())["a2g"]
+    assert base["noise_psnr"] is None and "noise does not change" in base["unavailable"]["noise_psnr"]
+    evaluate_main(["--model", str(pipe_dir), "--out", str(tmp_path / "plain.json"), *common[:-3]])
+    assert "noise_psnr" not in json.loads((tmp_path / "plain.json").read_text())["a2g"]  # opt-in

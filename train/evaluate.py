@@ -156,7 +156,11 @@ def frechet(fake_batches: list[torch.Tensor], real_batches: list[torch.Tensor]) 
 
 @torch.no_grad()
 def evaluate_direction(synth, direction: str, dataset, evaluator: SAIG, device: torch.device, batch_size: int,
-                       seed: int, save_images: Path | None, pretrained: PretrainedMetrics | None = None) -> dict:
+                       seed: int, save_images: Path | None, pretrained: PretrainedMetrics | None = None,
+                       noise_psnr: bool = False) -> dict:
+    """The metrics of one direction; with ``noise_psnr`` also the mean PSNR between each scored image and a second
+    sample of its source drawn with another noise seed (seed + len(dataset) + i): how little the style noise
+    changes the output (infinite, reported as None, for a method without noise such as Pix2Pix)."""
     pretrained = pretrained or PretrainedMetrics.load(device)
     source_view, target_view = DIRECTIONS[direction]
     eval_size = {"aerial": evaluator.aerial_size, "ground": evaluator.ground_size}
@@ -166,7 +170,7 @@ def evaluate_direction(synth, direction: str, dataset, evaluator: SAIG, device: 
         size = tuple(eval_size[view])
         return x if tuple(x.shape[-2:]) == size else F.interpolate(x, size=size, mode="bilinear",
                                                                    align_corners=False)
-    ssim, psnr, fake_feats, real_feats, queries, database = [], [], [], [], [], []
+    ssim, psnr, fake_feats, real_feats, queries, database, between_samples = [], [], [], [], [], [], []
     lpips, fake_incep, real_incep = [], [], []
     grid_rows = []
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
@@ -179,6 +183,9 @@ def evaluate_direction(synth, direction: str, dataset, evaluator: SAIG, device: 
         s, p = ssim_psnr(fake_u8.cpu(), real_u8.cpu())
         ssim.append(s)
         psnr.append(p)
+        if noise_psnr:
+            other_seeds = [seed + len(dataset) + start + i for i in range(source.shape[0])]
+            between_samples.append(ssim_psnr(to_uint8(synth(source, other_seeds, target)).cpu(), fake_u8.cpu())[1])
         fake_8bit, real_8bit = from_uint8(fake_u8), from_uint8(real_u8)  # what a saved image holds, in [-1, 1]
 
         if pretrained.lpips is not None:
@@ -207,20 +214,25 @@ def evaluate_direction(synth, direction: str, dataset, evaluator: SAIG, device: 
     psnr_mean, unavailable = float(torch.cat(psnr).mean()), dict(pretrained.unavailable)
     if psnr_mean == float("inf"):  # the real images themselves (--baseline real); JSON has no infinity
         psnr_mean, unavailable["psnr"] = None, "infinite: some synthesized images equal their real ones exactly"
+    extra = {}
+    if noise_psnr:
+        extra["noise_psnr"] = float(torch.cat(between_samples).mean())
+        if extra["noise_psnr"] == float("inf"):
+            extra["noise_psnr"], unavailable["noise_psnr"] = None, "infinite: the noise does not change some images"
     return {
         "ssim": float(torch.cat(ssim).mean()), "psnr": psnr_mean,
         "lpips": float(torch.cat(lpips).mean()) if lpips else None,
         "fid": frechet(fake_incep, real_incep),
         "fid_saig": frechet(fake_feats, real_feats),
         "r1": recall_at_k(torch.cat(queries), torch.cat(database), ks=(1,))["r1"],
-        "num_pairs": len(dataset), "unavailable": unavailable,
+        "num_pairs": len(dataset), "unavailable": unavailable, **extra,
     }
 
 
 def evaluate_synthesis(model: str | None, data: str, split: str, direction: str | None = None,
                        evaluator: str = DEFAULT_EVALUATOR, baseline: str | None = None,
                        save_images: str | None = None, limit: int | None = None, batch_size: int = 16,
-                       seed: int = 0, device: str = "auto", blur: int = 0) -> dict:
+                       seed: int = 0, device: str = "auto", blur: int = 0, noise_psnr: bool = False) -> dict:
     check_blur_taps(blur, "blur")
     dev = pick_device(device)
     saig_d = load_model(SAIG, evaluator, dev)
@@ -241,7 +253,7 @@ def evaluate_synthesis(model: str | None, data: str, split: str, direction: str 
     for d, synth in synthesizers.items():
         start = time.time()
         result[d] = evaluate_direction(synth, d, dataset, saig_d, dev, batch_size, seed,
-                                       Path(save_images) if save_images else None, pretrained)
+                                       Path(save_images) if save_images else None, pretrained, noise_psnr)
         result[d]["seconds"] = round(time.time() - start, 1)
     return result
 
@@ -318,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="method name shown by --markdown (default: crossview or pix2pix)")
     p.add_argument("--save-images", help="keep the synthesized images in DIR/a2g/, DIR/g2a/ plus a grid PNG")
     p.add_argument("--seed", type=int, default=0, help="noise seed; pair i uses seed + i")
+    p.add_argument("--noise-psnr", action="store_true",
+                   help="also draw every image with a second noise seed and report the mean PSNR between the two "
+                        "samples (noise_psnr; higher: the noise changes less)")
     p.add_argument("--markdown", nargs="+", metavar="JSON",
                    help="print a paper-table-2 style table from result files and exit; NAME=JSON,JSON,... "
                         "adds a row of their means (e.g. over training seeds)")
@@ -353,12 +368,12 @@ def main(argv: list[str] | None = None) -> None:
     else:
         result = evaluate_synthesis(args.model, args.data, args.split, args.direction, args.evaluator,
                                     args.baseline, args.save_images, args.limit, args.batch_size, args.seed,
-                                    args.device, args.blur)
+                                    args.device, args.blur, args.noise_psnr)
         if args.name:
             result["name"] = args.name
         for d in ("a2g", "g2a"):
             if d in result:
-                log.info("%s: %s", d, {m: result[d][m] for m in METRICS})
+                log.info("%s: %s", d, {m: result[d][m] for m in (*METRICS, "noise_psnr") if m in result[d]})
     out.write_text(json.dumps(result, indent=2) + "\n")
 
 
