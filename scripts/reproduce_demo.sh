@@ -489,7 +489,7 @@ stages, data and budget"
 # D RUN LABEL [WEIGHTS]: runs/RUN/WEIGHTS (default generator/: G; generator-ema/: its average, scored and drawn as
 # RUN-ema) as it would ship, against the shipped baseline
 score_beside_shipped_pix2pix() {
-  local d=$1 run=$2 label=$3 w=${4:-generator} e name; e=$(eval_dir runs); name=$2${w#generator}
+  local d=$1 run=$2 label=$3 w=${4:-generator} e name; e=$(eval_dir runs); name=$run${w#generator}
   python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$d runs/$run/$w --fp16 \
     --out runs/pipelines/$name  # float16, as it would ship
   mkdir -p $e
