@@ -89,15 +89,20 @@ def retrieval_metrics(aerial: torch.Tensor, ground: torch.Tensor, misses: bool =
 SSIM_SETTINGS = {"gaussian_kernel": True, "kernel_size": 11, "sigma": 1.5, "data_range": 255.0}
 
 
+def psnr(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Per-image PSNR (dB) of 8-bit RGB images, (N, 3, H, W) uint8, data range 255."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio
+
+    return peak_signal_noise_ratio(fake.double(), real.double(), data_range=255.0, reduction="none", dim=(1, 2, 3))
+
+
 def ssim_psnr(fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-image SSIM and PSNR (dB) of 8-bit RGB images, (N, 3, H, W) uint8, as prior work reports them:
     Gaussian window 11, sigma 1.5, data range 255."""
-    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+    from torchmetrics.functional.image import structural_similarity_index_measure
 
-    f, r = fake.double(), real.double()
-    ssim = structural_similarity_index_measure(f, r, reduction="none", **SSIM_SETTINGS)
-    psnr = peak_signal_noise_ratio(f, r, data_range=255.0, reduction="none", dim=(1, 2, 3))
-    return ssim, psnr
+    ssim = structural_similarity_index_measure(fake.double(), real.double(), reduction="none", **SSIM_SETTINGS)
+    return ssim, psnr(fake, real)
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:

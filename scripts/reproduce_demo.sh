@@ -487,15 +487,15 @@ ship_demo() {  # A2G G2A ORIGINS: writes assets/checkpoints/demo (float16) from 
 stages, data and budget"
 }
 # D RUN LABEL [WEIGHTS]: runs/RUN/WEIGHTS (default generator/: G; generator-ema/: its average, scored and drawn as
-# RUN-ema) as it would ship, against the shipped baseline
+# RUN-ema, after G's call, whose Pix2Pix score it reuses) as it would ship, against the shipped baseline
 score_beside_shipped_pix2pix() {
   local d=$1 run=$2 label=$3 w=${4:-generator} e name; e=$(eval_dir runs); name=$run${w#generator}
   python -m crossview.pipeline --embedder assets/checkpoints/saig-s --$d runs/$run/$w --fp16 \
     --out runs/pipelines/$name  # float16, as it would ship
   mkdir -p $e
   python -m train.evaluate --model runs/pipelines/$name $EVAL --name "$label" --out $e/$name.json &
-  python -m train.evaluate --model assets/checkpoints/pix2pix-$d --baseline pix2pix --direction $d $EVAL \
-    --name Pix2Pix --out $e/pix2pix-$d.json &  # scored anew each time: whatever pix2pix-<d> holds now
+  [[ $w != generator ]] || python -m train.evaluate --model assets/checkpoints/pix2pix-$d --baseline pix2pix \
+    --direction $d $EVAL --name Pix2Pix --out $e/pix2pix-$d.json &  # anew in each stage: whatever pix2pix-<d> holds
   wait_all
   python -m train.evaluate --markdown $e/$name.json $e/pix2pix-$d.json
   python -m train.figures --data data/synthcity-test --model runs/pipelines/$name \
@@ -544,14 +544,15 @@ if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 bl
   DIV=${LAMBDA_DIV:-0.1}  # eq. 10's weight: the paper's 0.1 (CVUSA, CVACT) or its 1 (VIGOR-GEN); no tag for 0.1
   [[ $DIV == 0.1 ]] || { WTAG=$WTAG-div$DIV; WNAME="$WNAME, lambda_div $DIV"; }
   NAME=blur$BLUR$WTAG-a2g$STAG STEPS=${STEPS:-2093}
-  if [[ $STEPS != 2093 ]]; then  # goes on from the 2,093-step run, kept as it is
-    [[ -d runs/$NAME-steps$STEPS || ! -d runs/$NAME ]] || cp -r runs/$NAME runs/$NAME-steps$STEPS
-    NAME=$NAME-steps$STEPS
-  fi
+  go_on_as() {  # NEW: the run NAME goes on as runs/NEW, from a copy of its folder (NAME kept as it is)
+    [[ -d runs/$1 || ! -d runs/$NAME ]] || cp -r runs/$NAME runs/$1
+    NAME=$1
+  }
+  [[ $STEPS == 2093 ]] || go_on_as $NAME-steps$STEPS  # from the 2,093-step run
   EMA= ENAME=
-  if [[ -n ${EMA_KIMG:-} ]]; then  # goes on from that run, kept as it is, with a weight average from its last step
-    [[ -d runs/$NAME-ema$EMA_KIMG || ! -d runs/$NAME ]] || cp -r runs/$NAME runs/$NAME-ema$EMA_KIMG
-    ENAME=", weight average from step $STEPS" NAME=$NAME-ema$EMA_KIMG STEPS=$((STEPS + ${EMA_STEPS:-1000}))
+  if [[ -n ${EMA_KIMG:-} ]]; then  # from that run, with a weight average from its last step
+    ENAME=", weight average from step $STEPS" STEPS=$((STEPS + ${EMA_STEPS:-1000}))
+    go_on_as $NAME-ema$EMA_KIMG
     EMA="--ema-kimg $EMA_KIMG --ema-rampup 0"  # no ramp-up: it starts from trained weights
   fi
   RUN=runs/$NAME

@@ -54,6 +54,9 @@ from crossview.metrics import (
     retrieval_metrics,
     ssim_psnr,
 )
+from crossview.metrics import (
+    psnr as psnr_db,
+)
 from crossview.models.embedder import SAIG
 from crossview.models.inception import FIDInceptionV3, load_inception
 from crossview.models.lpips import LPIPS, load_lpips
@@ -185,7 +188,7 @@ def evaluate_direction(synth, direction: str, dataset, evaluator: SAIG, device: 
         psnr.append(p)
         if noise_psnr:
             other_seeds = [seed + len(dataset) + start + i for i in range(source.shape[0])]
-            between_samples.append(ssim_psnr(to_uint8(synth(source, other_seeds, target)).cpu(), fake_u8.cpu())[1])
+            between_samples.append(psnr_db(to_uint8(synth(source, other_seeds, target)).cpu(), fake_u8.cpu()))
         fake_8bit, real_8bit = from_uint8(fake_u8), from_uint8(real_u8)  # what a saved image holds, in [-1, 1]
 
         if pretrained.lpips is not None:

@@ -134,8 +134,8 @@ def train(cfg: RunConfig, build_trainer=build_gan_trainer, name: str = "generato
         # A run started without --ema-kimg keeps its discriminators and optimizers when an average is added later:
         # the average then starts at the resumed weights (as --init starts it at the loaded ones).
         start_average = ema is not None and not checkpointer.holds(latest, EMA_MODULE)
-        restored = {k: m for k, m in modules.items() if not (start_average and k == EMA_MODULE)}
-        state = checkpointer.restore(restored, trainer.optimizers(), path=latest, device=device)
+        state = checkpointer.restore(trainer.modules() if start_average else modules, trainer.optimizers(),
+                                     path=latest, device=device)
         step, seconds_before = state["step"], state["extra"].get("train_seconds", 0.0)
         log.info("resumed from %s at step %d", state["path"], step)
         if start_average:
