@@ -181,3 +181,43 @@ def test_resume_renders_only_the_missing_pairs(tmp_path):
         assert (tmp_path / "grown" / rel).read_bytes() == (tmp_path / "fresh" / rel).read_bytes(), rel
     with pytest.raises(ValueError, match="seed 4"):  # another seed would mix two datasets
         generate(tmp_path / "grown", 8, seed=5, cfg=cfg, progress=False, resume=True)
+
+
+def test_redraw_unseen_changes_only_what_the_aerial_does_not_show():
+    cfg = SynthCityConfig()
+    changed = 0
+    for index in range(4):
+        scene = synthcity.sample_scene(3, index)
+        redrawn = synthcity.redraw_unseen(scene, np.random.default_rng(index))
+        again = synthcity.redraw_unseen(scene, np.random.default_rng(index))
+        # The aerial view is the same picture; the redraw is a function of its generator's state.
+        assert np.array_equal(synthcity.render_aerial(scene, cfg)[0], synthcity.render_aerial(redrawn, cfg)[0])
+        assert np.array_equal(synthcity.render_ground(redrawn, cfg)[0], synthcity.render_ground(again, cfg)[0])
+        assert [b.roof_color.tolist() for b in redrawn.buildings] == [b.roof_color.tolist() for b in scene.buildings]
+        # Storeys still fit each main block's height: height = floors * floor_height + U(0.3, 1.2).
+        for bid, building in enumerate(redrawn.buildings):
+            height = next(box.height for box in scene.boxes if box.building == bid)
+            assert 2.9 <= building.floor_height <= 3.6
+            assert any(0.3 <= height - f * building.floor_height <= 1.2 for f in range(1, 8))
+        ground, labels = synthcity.render_ground(scene, cfg)
+        ground2, labels2 = synthcity.render_ground(redrawn, cfg)
+        facade_or_window = np.isin(labels, [CLASSES["facade"], CLASSES["window"]])
+        if facade_or_window.any():
+            changed += 1
+            assert np.abs(ground2.astype(int) - ground)[facade_or_window].mean() > 3
+        # Geometry, and the ground plane's colours, stay: roads are where they were, in the same colours.
+        road = labels == CLASSES["road"]
+        assert np.array_equal(labels[road], labels2[road])
+        assert np.abs(ground2.astype(int) - ground)[road].mean() < 3  # only the fog differs there
+    assert changed >= 2
+
+
+def test_redraw_unseen_with_mean_colours_draws_only_where_the_windows_are():
+    scene = synthcity.sample_scene(3, 1)
+    redrawn = synthcity.redraw_unseen(scene, np.random.default_rng(0), mean_colours=True)
+    mean_facade = np.mean(synthcity.FACADE_COLORS, 0)
+    assert all(np.allclose(b.facade_color, mean_facade) for b in redrawn.buildings)
+    assert all(np.allclose(b.window_color, (0.16, 0.20, 0.26)) for b in redrawn.buildings)
+    assert redrawn.palette.fog_meters == 275.0
+    assert [b.window_spacing for b in redrawn.buildings] != [b.window_spacing for b in scene.buildings]
+

@@ -20,7 +20,7 @@ import argparse
 import json
 import logging
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -73,6 +73,13 @@ class SynthCityConfig:
         """Square pixels: the vertical field of view is 360 * H / W, centred on the horizon."""
         half = 180.0 * self.ground_size[0] / self.ground_size[1]
         return (-half, half)
+
+    @classmethod
+    def from_geometry(cls, meta: dict) -> SynthCityConfig:
+        """The config whose ``geometry()`` a SynthCity folder's meta.json records."""
+        return cls(aerial_size=tuple(meta["aerial_size"]), ground_size=tuple(meta["ground_size"]),
+                   tile_meters=meta["tile_meters"], camera_height_m=meta["camera_height_m"],
+                   azimuth_at_column_0_deg=meta["azimuth_at_column_0_deg"])
 
     def geometry(self) -> dict:
         """The keys meta.json documents, enough to project one view into the other."""
@@ -433,6 +440,57 @@ def sample_scene(seed: int, index: int, tile_meters: float = 64.0) -> Scene:
         add_tree(float(rng.uniform(-half_tile, half_tile)), float(rng.uniform(-half_tile, half_tile)),
                  float(rng.uniform(1.5, 3.2)))
     return scene
+
+
+def redraw_unseen(scene: Scene, rng: np.random.Generator, mean_colours: bool = False) -> Scene:
+    """A copy of ``scene`` with what the aerial view does not show drawn anew from its distribution given what it
+    does show: each building's facade and window colours, window spacing and storeys (its floor height and the
+    number of floors, within the height its shadow gives away), the sky's jitter and the fog. Rendering the copy
+    from the ground gives a sample of the panorama's distribution given the aerial tile, as a perfect
+    cross-view sampler would draw it; the aerial render is unchanged.
+
+    The storeys come from their prior (``sample_scene``: floors 1-2 or 1-7 by density, which the tile only hints
+    at, so density is integrated out; a hipped roof means at most 2 floors), restricted to the main block's
+    height, height = floors * floor_height + U(0.3, 1.2).
+
+    ``mean_colours``: draw only where the windows are (spacing and storeys) and give the colours and the fog
+    their distributions' means, as the cheapest plausible facade would: one wall colour, crisp windows."""
+    def colour(rgb, amount: float = 0.08) -> np.ndarray:  # _jitter, or its mean (its factor averages 1)
+        return np.asarray(rgb, np.float32) if mean_colours else _jitter(rng, rgb, amount)
+
+    def floors_prior(f: int, hipped: bool) -> float:
+        p = (1 / 3) * (f <= 2) / 2 + (2 / 3) / 7  # density < 0.6 with probability 1/3: floors 1-2, else 1-7
+        return p * (0.5 if f <= 2 else 0.0) if hipped else p * (0.5 if f <= 2 else 1.0)
+
+    main_height = {}
+    for box in scene.boxes:  # a building's first box is its main block, wings come after it
+        main_height.setdefault(box.building, box.height)
+    buildings = []
+    for bid, b in enumerate(scene.buildings):
+        h = main_height[bid]
+        options = []  # (floors, lowest and highest floor height that fit the height, weight)
+        for f in range(1, 8):
+            lo, hi = max(2.9, (h - 1.2) / f), min(3.6, (h - 0.3) / f)
+            if hi > lo:
+                options.append((f, lo, hi, floors_prior(f, b.roof_style == "hipped") * (hi - lo)))
+        weights = np.array([o[3] for o in options])
+        f, lo, hi, _ = options[rng.choice(len(options), p=weights / weights.sum())]
+        buildings.append(Building(
+            roof_color=b.roof_color,
+            facade_color=np.mean(FACADE_COLORS, 0).astype(np.float32) if mean_colours
+            else colour(FACADE_COLORS[rng.integers(len(FACADE_COLORS))]),
+            window_color=colour((0.16, 0.20, 0.26), 0.2),
+            floor_height=float(rng.uniform(lo, hi)),
+            window_spacing=float(rng.uniform(2.2, 3.5)),
+            roof_style=b.roof_style,
+        ))
+    pal = scene.palette
+    overcast = (pal.ambient - 0.45) / 0.2  # the shading, which the aerial shows, fixes the overcast level
+    zenith = (1 - overcast) * np.array([0.22, 0.42, 0.80]) + overcast * np.array([0.58, 0.62, 0.68])
+    horizon = (1 - overcast) * np.array([0.70, 0.80, 0.92]) + overcast * np.array([0.78, 0.80, 0.82])
+    palette = replace(pal, sky_zenith=colour(zenith, 0.05), sky_horizon=colour(horizon, 0.04),
+                      fog_meters=275.0 if mean_colours else float(rng.uniform(150, 400)))
+    return replace(scene, palette=palette, buildings=buildings)
 
 
 # --------------------------------------------------------------------------------------------------
