@@ -72,6 +72,7 @@ class GANConfig:
     perceptual_levels: str = "sum"  # eq. 8 over several feature levels: their sum or their mean
     feature_blur: int = 0  # binomial taps (odd, >= 3; 0: none) on every image eq. 8 and 9's networks see
     lambda_patch: float = 0.0  # weight of an unconditional PatchGAN's adversarial term (0: none, as the paper)
+    patch_layers: int = 0  # that PatchGAN's strided layers: 1, 2, 3 see 16, 34, 70 px (0: 3, or what fits)
     # Ablations (paper table 4); the defaults are the full model.
     embedder: bool = True  # False: a trainable encoder replaces the frozen SAIG-S (i)
     attn_adain: bool = True  # False: plain AdaIN, M = 1 (ii)
@@ -167,8 +168,9 @@ def build_discriminator(cfg: GANConfig, image_size: tuple[int, int], embed_dim: 
 
 def build_patch_discriminator(cfg: GANConfig, image_size: tuple[int, int]) -> PatchDiscriminator:
     """The local-realism discriminator of ``lambda_patch``: the Pix2Pix baseline's PatchGAN (its preset width),
-    without the condition."""
-    return PatchDiscriminator(image_size, get_preset(cfg.preset).p2p_ndf, conditional=False)
+    without the condition, with ``patch_layers`` strided layers."""
+    return PatchDiscriminator(image_size, get_preset(cfg.preset).p2p_ndf, conditional=False,
+                              layers=cfg.patch_layers)
 
 
 class GANTrainer:
@@ -183,6 +185,8 @@ class GANTrainer:
         check_diffaug_policy(cfg.diffaug_policy)
         if cfg.lambda_patch < 0:
             raise ValueError(f"lambda_patch must be >= 0, got {cfg.lambda_patch}")
+        if cfg.patch_layers and not cfg.lambda_patch:
+            raise ValueError(f"patch_layers needs lambda_patch > 0 (the PatchGAN it shapes), got {cfg.patch_layers}")
         self.cfg, self.device = cfg, torch.device(device)
         self.source_view, self.target_view = DIRECTIONS[cfg.direction]
         self.saig = saig.to(self.device).eval().requires_grad_(False)

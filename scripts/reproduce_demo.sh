@@ -87,8 +87,9 @@
 #                 steps of 16 with --feature-blur FEATURE_BLUR (default 3), to 8,093 in all as the diagnostic that went
 #                 on without the blur (RESULTS.md), and eq. 7's and eq. 8's weights LAMBDA_REC and LAMBDA_PERC (default
 #                 50 and 50), and with LAMBDA_PATCH > 0 (default 0) a third discriminator, an unconditional PatchGAN
-#                 for local realism of that weight (--lambda-patch), and eq. 10's weight LAMBDA_DIV (default 0.1),
-#                 otherwise as longer-a2g, into runs/blur<FEATURE_BLUR>[-rec<R>-perc<P>][-patch<LAMBDA_PATCH>]
+#                 for local realism of that weight (--lambda-patch) with PATCH_LAYERS strided layers (1, 2, 3: patches
+#                 of 16, 34, 70 px; default 0: 70 px), and eq. 10's weight LAMBDA_DIV (default 0.1), otherwise as
+#                 longer-a2g, into runs/blur<FEATURE_BLUR>[-rec<R>-perc<P>][-patch<LAMBDA_PATCH>][-rf<16|34>]
 #                 [-div<LAMBDA_DIV>]-a2g[-seed<SEED>]; scored and drawn as longer-a2g. STEPS (default 2093) other
 #                 than 2093 goes on to that step count into runs/<same>-steps<STEPS>, from a copy of the 2,093-step
 #                 run where there is one (its discriminators and optimizers too). EMA_KIMG then goes on from that
@@ -541,6 +542,9 @@ if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 bl
   [[ $REC == 50 && $PERC == 50 ]] || { WTAG=-rec$REC-perc$PERC; WNAME=", lambda_rec $REC, lambda_perc $PERC"; }
   PATCH=${LAMBDA_PATCH:-0}  # the PatchGAN's weight; no tag without it
   [[ $PATCH == 0 ]] || { WTAG=$WTAG-patch$PATCH; WNAME="$WNAME, PatchGAN weight $PATCH"; }
+  PLAYERS=${PATCH_LAYERS:-0}  # its strided layers, 1, 2, 3: 16-, 34-, 70-px patches; no tag for 0 (70 px)
+  RF=([0]=70 [1]=16 [2]=34 [3]=70)
+  [[ $PLAYERS == 0 ]] || { WTAG=$WTAG-rf${RF[$PLAYERS]}; WNAME="$WNAME of ${RF[$PLAYERS]}-px patches"; }
   DIV=${LAMBDA_DIV:-0.1}  # eq. 10's weight: the paper's 0.1 (CVUSA, CVACT) or its 1 (VIGOR-GEN); no tag for 0.1
   [[ $DIV == 0.1 ]] || { WTAG=$WTAG-div$DIV; WNAME="$WNAME, lambda_div $DIV"; }
   NAME=blur$BLUR$WTAG-a2g$STAG STEPS=${STEPS:-2093}
@@ -557,8 +561,8 @@ if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 bl
   fi
   RUN=runs/$NAME
   OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction a2g $SCRATCH --init $START \
-    --feature-blur "$BLUR" --lambda-rec "$REC" --lambda-perc "$PERC" --lambda-patch "$PATCH" --lambda-div "$DIV" \
-    --max-steps "$STEPS" $EMA --seed "$SEED" --out $RUN >> $RUN.stdout 2>&1
+    --feature-blur "$BLUR" --lambda-rec "$REC" --lambda-perc "$PERC" --lambda-patch "$PATCH" --patch-layers "$PLAYERS" \
+    --lambda-div "$DIV" --max-steps "$STEPS" $EMA --seed "$SEED" --out $RUN >> $RUN.stdout 2>&1
   score_beside_shipped_pix2pix a2g $NAME "ours, $STEPS more steps with feature blur $BLUR$WNAME$SNAME"
   [[ -z $EMA ]] || score_beside_shipped_pix2pix a2g $NAME "ours, $STEPS more steps with feature blur \
 $BLUR$WNAME$SNAME$ENAME" generator-ema

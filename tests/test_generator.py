@@ -359,6 +359,25 @@ def test_unconditional_patch_discriminator_judges_the_image_alone():
         PatchDiscriminator((16, 64), ndf=8)(None, image)
 
 
+@pytest.mark.parametrize("layers, field", [(1, 16), (2, 34), (3, 70), (0, 70)])
+def test_patch_discriminator_layers_set_its_receptive_field(layers, field):
+    """One logit depends on a field x field window of the image: 16, 34, 70 px for 1, 2, 3 strided layers."""
+    local = PatchDiscriminator((64, 256), ndf=4, conditional=False, layers=layers).eval()
+    image = torch.rand(1, 3, 64, 256, requires_grad=True)
+    scores = local(None, image)
+    scores[0, 0, scores.shape[2] // 2, scores.shape[3] // 2].backward()
+    cols = image.grad.abs().sum((0, 1, 2)).nonzero()
+    assert int(cols.max() - cols.min()) + 1 == field
+
+
+def test_patch_layers_are_checked():
+    with pytest.raises(ValueError, match="takes 1 to 2 layers"):
+        PatchDiscriminator((32, 128), ndf=4, conditional=False, layers=3)
+    with pytest.raises(ValueError, match="patch_layers needs lambda_patch"):
+        tiny_trainer("a2g", patch_layers=1)
+    assert len(tiny_trainer("a2g", lambda_patch=1.0, patch_layers=1).D_patch.model) == 6  # conv, conv-BN, conv
+
+
 def test_lambda_patch_adds_a_third_discriminator_to_both_updates():
     """lambda_patch > 0: the PatchGAN is checkpointed, trained by the D step on real and fake batches in separate
     calls (its BatchNorm must not see them mixed), and G's loss gains lambda_patch times its eq. 11."""

@@ -268,6 +268,8 @@ HELPS = RUN_HELPS | {
                     "power at 2-pixel periods, where it drew a fine colour grid (RESULTS.md)",
     "lambda_patch": "weight of an unconditional PatchGAN's adversarial term beside eq. 11, a third "
                     "discriminator for local realism (0: none, as the paper and the shipped models)",
+    "patch_layers": "strided layers of that PatchGAN: 1, 2 or 3 for a receptive field of 16, 34 or 70 px "
+                    "(0: 3, Pix2Pix's 70x70, or as many as a small image allows)",
     "saig_s": "the frozen SAIG-S model folder (or hub repo id) that guides the generator",
     "embedder": "guide G with the frozen SAIG-S (--no-embedder: a trainable encoder instead, ablation i)",
     "attn_adain": "Attentional AdaIN (--no-attn-adain: plain AdaIN, ablation ii)",

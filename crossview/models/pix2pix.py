@@ -69,14 +69,19 @@ class Pix2PixGenerator(nn.Module, PyTorchModelHubMixin, library_name="crossview"
 class PatchDiscriminator(nn.Module):
     """70x70 PatchGAN on (source resized, image) concatenated: a grid of real/fake logits.
 
-    Three strided layers need a 64-px short side; smaller (test) images get fewer. ``conditional=False`` judges
+    Three strided layers need a 64-px short side; smaller (test) images get fewer. ``layers`` fixes their number
+    (1, 2, 3: a receptive field of 16, 34, 70 px; 0: as many as the image allows). ``conditional=False`` judges
     the image alone (``source`` None): ours' optional local-realism term (``GANConfig.lambda_patch``).
     """
 
-    def __init__(self, image_size: tuple[int, int] = (64, 256), ndf: int = 64, conditional: bool = True):
+    def __init__(self, image_size: tuple[int, int] = (64, 256), ndf: int = 64, conditional: bool = True,
+                 layers: int = 0):
         super().__init__()
         self.conditional = conditional
-        layers = max(1, min(3, int(math.log2(min(image_size))) - 3))
+        most = max(1, min(3, int(math.log2(min(image_size))) - 3))
+        if not 0 <= layers <= most:
+            raise ValueError(f"a PatchGAN on {image_size} images takes 1 to {most} layers (0: {most}), got {layers}")
+        layers = layers or most
         seq = [nn.Conv2d(6 if conditional else 3, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         mult = 1
         for i in range(1, layers + 1):
