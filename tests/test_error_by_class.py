@@ -33,6 +33,11 @@ def test_class_breakdown_matches_a_hand_computation():
     assert sky["psnr_if_exact"] == pytest.approx(10 * math.log10(255**2 / (road_error / 48)))
     assert road["psnr_if_exact"] == pytest.approx(10 * math.log10(255**2 / (sky_error / 48)))
     assert set(out["classes"]) == {"sky", "road"}  # absent classes are not listed
+    # The sky is off by one shift; the road's error, two pixels of 12, is a sixth shift (12 * 3 * (10/6)^2 = 100).
+    assert sky["offset_share"] == pytest.approx(1) and road["offset_share"] == pytest.approx(100 / road_error)
+    assert sky["row_mse"] == pytest.approx([sky_error / 48, 0, 0, 0])
+    assert road["row_mse"] == pytest.approx([0, 0, 0, road_error / 48])
+    assert sum(road["row_mse"]) == pytest.approx(road["pixel_share"] * road["rmse"] ** 2)
 
 
 def test_psnr_with_variance_adds_the_variance_to_each_images_mse():

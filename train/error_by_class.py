@@ -4,8 +4,9 @@ Measurements on a SynthCity test set rendered with ``--labels``:
 
 * ``--images DIR``: the squared error of a model's saved outputs (``train.evaluate --save-images``) split by the
   ground-truth class of each pixel (sky, road, facade, window, ...). A class's share of the squared error says
-  how much of the PSNR gap it holds, and the mean PSNR after setting a class's pixels to the truth says how many
-  dB it costs.
+  how much of the PSNR gap it holds, the mean PSNR after setting a class's pixels to the truth how many dB it
+  costs, the share one colour shift per image explains whether it is a colour or a shape, and its error row by
+  row where in the panorama it lies.
 * ``--perfect-sampler K``: the ground view of each test scene rendered K more times with what the aerial view
   does not show drawn anew (``synthcity.redraw_unseen``: facade and window colours, window spacing, storeys, sky
   and fog). One redraw is what a perfect cross-view sampler, exact everywhere the aerial tells, would output; the
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -52,11 +54,14 @@ def to_batch(images: list[np.ndarray]) -> torch.Tensor:
 
 
 def class_breakdown(fakes: list[np.ndarray], reals: list[np.ndarray], labels: list[np.ndarray]) -> dict:
-    """Per class: its share of the pixels and of the squared error, its RMSE (8-bit levels), and the mean per-image
-    PSNR (dB, as ``train.evaluate`` reports it) with that class's pixels replaced by the truth."""
+    """Per class: its share of the pixels and of the squared error, its RMSE (8-bit levels), the mean per-image
+    PSNR (dB, as ``train.evaluate`` reports it) with that class's pixels replaced by the truth, the share of its
+    squared error that one colour shift per image explains (``offset_share``), and its part of the pooled mean
+    squared error row by row (``row_mse``, top row first; they sum to pixel_share * rmse^2)."""
     fake, real = to_batch(fakes), to_batch(reals)
     label = torch.from_numpy(np.stack(labels))  # (N, H, W)
-    squared = (fake.double() - real.double()).pow(2).sum(1)  # (N, H, W), summed over RGB
+    diff = fake.double() - real.double()
+    squared = diff.pow(2).sum(1)  # (N, H, W), summed over RGB
     total = float(squared.sum())
     out = {"psnr": float(psnr(fake, real).mean()), "classes": {}}
     for index, name in CLASS_NAMES.items():
@@ -65,11 +70,16 @@ def class_breakdown(fakes: list[np.ndarray], reals: list[np.ndarray], labels: li
         if not pixels:
             continue
         exact = torch.where(mask[:, None], real, fake)
+        per_image = mask.sum((1, 2)).clamp(min=1)  # the class's pixels in each image
+        offset = (diff * mask[:, None]).sum((2, 3)) / per_image[:, None]  # (N, 3): each image's mean shift
+        class_error = float(squared[mask].sum())
         out["classes"][name] = {
             "pixel_share": pixels / mask.numel(),
-            "error_share": float(squared[mask].sum()) / total,
-            "rmse": float((squared[mask].sum() / (3 * pixels)).sqrt()),
+            "error_share": class_error / total,
+            "rmse": math.sqrt(class_error / (3 * pixels)),
             "psnr_if_exact": float(psnr(exact, real).mean()),
+            "offset_share": float((per_image * offset.pow(2).sum(1)).sum()) / class_error if class_error else 0.0,
+            "row_mse": ((squared * mask).sum((0, 2)) / (3 * mask.numel())).tolist(),
         }
     return out
 
@@ -129,10 +139,10 @@ def psnr_with_variance(fakes: list[np.ndarray], reals: list[np.ndarray], varianc
 
 def print_breakdown(title: str, result: dict) -> None:
     print(f"{title}: PSNR {result['psnr']:.3f} dB")
-    print(f"  {'class':<10} {'pixels':>7} {'error':>7} {'RMSE':>6} {'PSNR if exact':>14}")
+    print(f"  {'class':<10} {'pixels':>7} {'error':>7} {'RMSE':>6} {'shift':>6} {'PSNR if exact':>14}")
     for name, c in sorted(result["classes"].items(), key=lambda kv: -kv[1]["error_share"]):
         print(f"  {name:<10} {c['pixel_share']:7.1%} {c['error_share']:7.1%} {c['rmse']:6.1f} "
-              f"{c['psnr_if_exact']:11.3f} dB")
+              f"{c['offset_share']:6.1%} {c['psnr_if_exact']:11.3f} dB")
 
 
 def main(argv: list[str] | None = None) -> None:
