@@ -449,9 +449,9 @@ def redraw_unseen(scene: Scene, rng: np.random.Generator, mean_colours: bool = F
     from the ground gives a sample of the panorama's distribution given the aerial tile, as a perfect
     cross-view sampler would draw it; the aerial render is unchanged.
 
-    The storeys come from their prior (``sample_scene``: floors 1-2 or 1-7 by density, which the tile only hints
-    at, so density is integrated out; a hipped roof means at most 2 floors), restricted to the main block's
-    height, height = floors * floor_height + U(0.3, 1.2).
+    The storeys come from their prior (``sample_scene``: floors 1-2 or 1-7 by density, integrated out over its
+    prior, an approximation, since the tile's number of buildings hints at it; a hipped roof means at most 2
+    floors), restricted to the main block's height, height = floors * floor_height + U(0.3, 1.2).
 
     ``mean_colours``: draw only where the windows are (spacing and storeys) and give the colours and the fog
     their distributions' means, as the cheapest plausible facade would: one wall colour, crisp windows."""

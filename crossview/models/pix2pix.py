@@ -67,7 +67,7 @@ class Pix2PixGenerator(nn.Module, PyTorchModelHubMixin, library_name="crossview"
 
 
 class PatchDiscriminator(nn.Module):
-    """70x70 PatchGAN on (source resized, image) concatenated: a grid of real/fake logits.
+    """PatchGAN (70x70 by default) on (source resized, image) concatenated: a grid of real/fake logits.
 
     Three strided layers need a 64-px short side; smaller (test) images get fewer. ``layers`` fixes their number
     (1, 2, 3: a receptive field of 16, 34, 70 px; 0: as many as the image allows). ``conditional=False`` judges
