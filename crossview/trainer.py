@@ -73,6 +73,7 @@ class GANConfig:
     feature_blur: int = 0  # binomial taps (odd, >= 3; 0: none) on every image eq. 8 and 9's networks see
     lambda_patch: float = 0.0  # weight of an unconditional PatchGAN's adversarial term (0: none, as the paper)
     patch_layers: int = 0  # that PatchGAN's strided layers: 1, 2, 3 see 16, 34, 70 px (0: 3, or what fits)
+    patch_luma: bool = False  # that PatchGAN sees luma only, blind to colour
     # Ablations (paper table 4); the defaults are the full model.
     embedder: bool = True  # False: a trainable encoder replaces the frozen SAIG-S (i)
     attn_adain: bool = True  # False: plain AdaIN, M = 1 (ii)
@@ -168,9 +169,9 @@ def build_discriminator(cfg: GANConfig, image_size: tuple[int, int], embed_dim: 
 
 def build_patch_discriminator(cfg: GANConfig, image_size: tuple[int, int]) -> PatchDiscriminator:
     """The local-realism discriminator of ``lambda_patch``: the Pix2Pix baseline's PatchGAN (its preset width),
-    without the condition, with ``patch_layers`` strided layers."""
+    without the condition, with ``patch_layers`` strided layers, on luma alone with ``patch_luma``."""
     return PatchDiscriminator(image_size, get_preset(cfg.preset).p2p_ndf, conditional=False,
-                              layers=cfg.patch_layers)
+                              layers=cfg.patch_layers, luma=cfg.patch_luma)
 
 
 class GANTrainer:
@@ -185,8 +186,9 @@ class GANTrainer:
         check_diffaug_policy(cfg.diffaug_policy)
         if cfg.lambda_patch < 0:
             raise ValueError(f"lambda_patch must be >= 0, got {cfg.lambda_patch}")
-        if cfg.patch_layers and not cfg.lambda_patch:
-            raise ValueError(f"patch_layers needs lambda_patch > 0 (the PatchGAN it shapes), got {cfg.patch_layers}")
+        if (cfg.patch_layers or cfg.patch_luma) and not cfg.lambda_patch:
+            raise ValueError("patch_layers and patch_luma need lambda_patch > 0 (the PatchGAN they shape), got "
+                             f"{cfg.patch_layers} and {cfg.patch_luma}")
         self.cfg, self.device = cfg, torch.device(device)
         self.source_view, self.target_view = DIRECTIONS[cfg.direction]
         self.saig = saig.to(self.device).eval().requires_grad_(False)

@@ -88,9 +88,10 @@
 #                 on without the blur (RESULTS.md), and eq. 7's and eq. 8's weights LAMBDA_REC and LAMBDA_PERC (default
 #                 50 and 50), and with LAMBDA_PATCH > 0 (default 0) a third discriminator, an unconditional PatchGAN
 #                 for local realism of that weight (--lambda-patch) with PATCH_LAYERS strided layers (1, 2, 3: patches
-#                 of 16, 34, 70 px; default 0: 70 px), and eq. 10's weight LAMBDA_DIV (default 0.1), otherwise as
-#                 longer-a2g, into runs/blur<FEATURE_BLUR>[-rec<R>-perc<P>][-patch<LAMBDA_PATCH>][-rf<16|34>]
-#                 [-div<LAMBDA_DIV>]-a2g[-seed<SEED>]; scored and drawn as longer-a2g. STEPS (default 2093) other
+#                 of 16, 34, 70 px; default 0: 70 px), on luma alone with PATCH_LUMA=1, and eq. 10's weight
+#                 LAMBDA_DIV (default 0.1), otherwise as longer-a2g, into runs/blur<FEATURE_BLUR>[-rec<R>-perc<P>]
+#                 [-patch<LAMBDA_PATCH>][-rf<16|34>][-luma][-div<LAMBDA_DIV>]-a2g[-seed<SEED>]; scored and drawn as
+#                 longer-a2g. STEPS (default 2093) other
 #                 than 2093 goes on to that step count into runs/<same>-steps<STEPS>, from a copy of the 2,093-step
 #                 run where there is one (its discriminators and optimizers too). EMA_KIMG then goes on from that
 #                 run (a copy, into runs/<same>-ema<EMA_KIMG>) for EMA_STEPS (default 1000) more steps with a weight
@@ -545,6 +546,8 @@ if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 bl
   PLAYERS=${PATCH_LAYERS:-0}  # its strided layers, 1, 2, 3: 16-, 34-, 70-px patches; no tag for 0 (70 px)
   RF=([0]=70 [1]=16 [2]=34 [3]=70)
   [[ $PLAYERS == 0 ]] || { WTAG=$WTAG-rf${RF[$PLAYERS]}; WNAME="$WNAME of ${RF[$PLAYERS]}-px patches"; }
+  LUMA=--no-patch-luma  # PATCH_LUMA=1: the PatchGAN sees luma alone, blind to colour
+  [[ ${PATCH_LUMA:-0} == 0 ]] || { LUMA=--patch-luma WTAG=$WTAG-luma WNAME="$WNAME on luma"; }
   DIV=${LAMBDA_DIV:-0.1}  # eq. 10's weight: the paper's 0.1 (CVUSA, CVACT) or its 1 (VIGOR-GEN); no tag for 0.1
   [[ $DIV == 0.1 ]] || { WTAG=$WTAG-div$DIV; WNAME="$WNAME, lambda_div $DIV"; }
   NAME=blur$BLUR$WTAG-a2g$STAG STEPS=${STEPS:-2093}
@@ -562,7 +565,7 @@ if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 bl
   RUN=runs/$NAME
   OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction a2g $SCRATCH --init $START \
     --feature-blur "$BLUR" --lambda-rec "$REC" --lambda-perc "$PERC" --lambda-patch "$PATCH" --patch-layers "$PLAYERS" \
-    --lambda-div "$DIV" --max-steps "$STEPS" $EMA --seed "$SEED" --out $RUN >> $RUN.stdout 2>&1
+    $LUMA --lambda-div "$DIV" --max-steps "$STEPS" $EMA --seed "$SEED" --out $RUN >> $RUN.stdout 2>&1
   score_beside_shipped_pix2pix a2g $NAME "ours, $STEPS more steps with feature blur $BLUR$WNAME$SNAME"
   [[ -z $EMA ]] || score_beside_shipped_pix2pix a2g $NAME "ours, $STEPS more steps with feature blur \
 $BLUR$WNAME$SNAME$ENAME" generator-ema

@@ -25,7 +25,7 @@ from crossview.models.attn_adain import AttentionalAdaIN
 from crossview.models.discriminator import OneWayDiscriminator
 from crossview.models.embedder import SAIG, ConvStem
 from crossview.models.generator import Generator, sn_conv, upsample, upsample_conv3x3
-from crossview.models.pix2pix import PatchDiscriminator
+from crossview.models.pix2pix import PatchDiscriminator, to_luma
 from crossview.models.vgg import VGG16Features, load_vgg16
 from crossview.trainer import GANConfig, GANTrainer, GeneratorEMA, build_generator, frozen
 from tests.test_embedder import _run
@@ -370,11 +370,26 @@ def test_patch_discriminator_layers_set_its_receptive_field(layers, field):
     assert int(cols.max() - cols.min()) + 1 == field
 
 
+def test_luma_patch_discriminator_is_blind_to_colour():
+    """luma=True: one input channel, Y = 0.299 R + 0.587 G + 0.114 B; two images of the same luma score the same."""
+    local = PatchDiscriminator((16, 64), ndf=4, conditional=False, luma=True).eval()
+    assert local.model[0].in_channels == 1
+    grey = torch.full((1, 3, 16, 64), 0.2)
+    red_blue = torch.zeros(1, 3, 16, 64)
+    red_blue[:, 0], red_blue[:, 2] = 0.1, (0.2 - 0.299 * 0.1) / 0.114  # another colour, Y = 0.2 too
+    assert torch.allclose(to_luma(red_blue), torch.full((1, 1, 16, 64), 0.2))
+    assert torch.allclose(local(None, grey), local(None, red_blue), atol=1e-5)
+    assert not torch.allclose(local(None, grey), local(None, grey * 2), atol=1e-5)
+    assert tiny_trainer("a2g", lambda_patch=1.0, patch_luma=True).D_patch.luma
+
+
 def test_patch_layers_are_checked():
     with pytest.raises(ValueError, match="takes 1 to 2 layers"):
         PatchDiscriminator((32, 128), ndf=4, conditional=False, layers=3)
-    with pytest.raises(ValueError, match="patch_layers needs lambda_patch"):
+    with pytest.raises(ValueError, match="patch_layers and patch_luma need lambda_patch"):
         tiny_trainer("a2g", patch_layers=1)
+    with pytest.raises(ValueError, match="patch_layers and patch_luma need lambda_patch"):
+        tiny_trainer("a2g", patch_luma=True)
     assert len(tiny_trainer("a2g", lambda_patch=1.0, patch_layers=1).D_patch.model) == 6  # conv, conv-BN, conv
 
 

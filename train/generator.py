@@ -270,6 +270,7 @@ HELPS = RUN_HELPS | {
                     "discriminator for local realism (0: none, as the paper and the shipped models)",
     "patch_layers": "strided layers of that PatchGAN: 1, 2 or 3 for a receptive field of 16, 34 or 70 px "
                     "(0: 3, Pix2Pix's 70x70, or as many as a small image allows)",
+    "patch_luma": "that PatchGAN sees the images' luma alone, blind to colour (--no-patch-luma: RGB)",
     "saig_s": "the frozen SAIG-S model folder (or hub repo id) that guides the generator",
     "embedder": "guide G with the frozen SAIG-S (--no-embedder: a trainable encoder instead, ablation i)",
     "attn_adain": "Attentional AdaIN (--no-attn-adain: plain AdaIN, ablation ii)",

@@ -66,23 +66,32 @@ class Pix2PixGenerator(nn.Module, PyTorchModelHubMixin, library_name="crossview"
         return self.unet(source.contiguous(memory_format=torch.channels_last)).contiguous()
 
 
+def to_luma(image: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) RGB -> (N, 1, H, W) luma, Y = 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601), same value range."""
+    weights = image.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    return (image * weights).sum(1, keepdim=True)
+
+
 class PatchDiscriminator(nn.Module):
     """PatchGAN (70x70 by default) on (source resized, image) concatenated: a grid of real/fake logits.
 
     Three strided layers need a 64-px short side; smaller (test) images get fewer. ``layers`` fixes their number
     (1, 2, 3: a receptive field of 16, 34, 70 px; 0: as many as the image allows). ``conditional=False`` judges
     the image alone (``source`` None): ours' optional local-realism term (``GANConfig.lambda_patch``).
+    ``luma=True`` judges the images' luma alone, Y = 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601), blind to
+    colour: it can ask for windows and edges, not for one colour rather than another.
     """
 
     def __init__(self, image_size: tuple[int, int] = (64, 256), ndf: int = 64, conditional: bool = True,
-                 layers: int = 0):
+                 layers: int = 0, luma: bool = False):
         super().__init__()
-        self.conditional = conditional
+        self.conditional, self.luma = conditional, luma
+        channels = 1 if luma else 3
         most = max(1, min(3, int(math.log2(min(image_size))) - 3))
         if not 0 <= layers <= most:
             raise ValueError(f"a PatchGAN on {image_size} images takes 1 to {most} layers (0: {most}), got {layers}")
         layers = layers or most
-        seq = [nn.Conv2d(6 if conditional else 3, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        seq = [nn.Conv2d(2 * channels if conditional else channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         mult = 1
         for i in range(1, layers + 1):
             prev, mult = mult, min(2**i, 8)
@@ -95,6 +104,9 @@ class PatchDiscriminator(nn.Module):
     def forward(self, source: torch.Tensor | None, image: torch.Tensor) -> torch.Tensor:
         if (source is None) == self.conditional:
             raise ValueError("a conditional PatchDiscriminator needs a source image, an unconditional one takes None")
+        if self.luma:
+            image = to_luma(image)
+            source = None if source is None else to_luma(source)
         if source is not None:
             if source.shape[-2:] != image.shape[-2:]:
                 source = F.interpolate(source, size=image.shape[-2:], mode="bilinear", align_corners=False)
