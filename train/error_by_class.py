@@ -38,7 +38,6 @@ from tqdm import tqdm
 from crossview.checkpoint import write_json_atomic
 from crossview.data.pairs import read_split_csv
 from crossview.data.synthcity import CLASSES, SynthCityConfig, redraw_unseen, render_ground, sample_scene
-from crossview.metrics import psnr
 from crossview.visualize import make_grid
 
 CLASS_NAMES = {index: name for name, index in CLASSES.items()}
@@ -53,23 +52,32 @@ def to_batch(images: list[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
 
 
+def psnr_from_mse(mse: torch.Tensor) -> torch.Tensor:
+    """PSNR (dB) of 8-bit images from their mean squared errors, as ``crossview.metrics.psnr`` computes it."""
+    return 10 * torch.log10(255.0 ** 2 / mse)
+
+
+def per_image_mse(fakes: list[np.ndarray], reals: list[np.ndarray]) -> torch.Tensor:
+    return (to_batch(fakes).double() - to_batch(reals).double()).pow(2).mean((1, 2, 3))
+
+
 def class_breakdown(fakes: list[np.ndarray], reals: list[np.ndarray], labels: list[np.ndarray]) -> dict:
     """Per class: its share of the pixels and of the squared error, its RMSE (8-bit levels), the mean per-image
     PSNR (dB, as ``train.evaluate`` reports it) with that class's pixels replaced by the truth, the share of its
     squared error that one colour shift per image explains (``offset_share``), and its part of the pooled mean
     squared error row by row (``row_mse``, top row first; they sum to pixel_share * rmse^2)."""
-    fake, real = to_batch(fakes), to_batch(reals)
     label = torch.from_numpy(np.stack(labels))  # (N, H, W)
-    diff = fake.double() - real.double()
+    diff = to_batch(fakes).double() - to_batch(reals).double()
     squared = diff.pow(2).sum(1)  # (N, H, W), summed over RGB
+    values_per_image = 3 * label[0].numel()
+    mse = squared.sum((1, 2)) / values_per_image
     total = float(squared.sum())
-    out = {"psnr": float(psnr(fake, real).mean()), "classes": {}}
+    out = {"psnr": float(psnr_from_mse(mse).mean()), "classes": {}}
     for index, name in CLASS_NAMES.items():
         mask = label == index
         pixels = int(mask.sum())
         if not pixels:
             continue
-        exact = torch.where(mask[:, None], real, fake)
         per_image = mask.sum((1, 2)).clamp(min=1)  # the class's pixels in each image
         offset = (diff * mask[:, None]).sum((2, 3)) / per_image[:, None]  # (N, 3): each image's mean shift
         class_error = float(squared[mask].sum())
@@ -77,7 +85,7 @@ def class_breakdown(fakes: list[np.ndarray], reals: list[np.ndarray], labels: li
             "pixel_share": pixels / mask.numel(),
             "error_share": class_error / total,
             "rmse": math.sqrt(class_error / (3 * pixels)),
-            "psnr_if_exact": float(psnr(exact, real).mean()),
+            "psnr_if_exact": float(psnr_from_mse(mse - (squared * mask).sum((1, 2)) / values_per_image).mean()),
             "offset_share": float((per_image * offset.pow(2).sum(1)).sum()) / class_error if class_error else 0.0,
             "row_mse": ((squared * mask).sum((0, 2)) / (3 * mask.numel())).tolist(),
         }
@@ -96,12 +104,11 @@ def redraws_of(data: Path, meta: dict, name: str, redraws: int, mean_colours: bo
     return real, label, [render_ground(redraw_unseen(scene, rng, mean_colours), cfg)[0] for _ in range(redraws)]
 
 
-def perfect_sampler(data: Path, names: list[str], redraws: int, mean_colours: bool = False) -> dict:
+def perfect_sampler(data: Path, meta: dict, names: list[str], redraws: int, mean_colours: bool = False) -> dict:
     """PSNR against the real panorama of one redraw (a perfect sampler) and of the mean of ``redraws`` redraws
     (about the conditional mean), with the class breakdown of each and the per-pixel variance of the redraws
     per scene, over the scenes of ``data`` whose files are ``names``. ``mean_colours``: redraw where the
     windows are alone."""
-    meta = json.loads((data / "meta.json").read_text())
     reals, labels, samples, means, variances = [], [], [], [], []
     for name in tqdm(names, desc="redrawing what the aerial does not show", unit="scene"):
         real, label, draws = redraws_of(data, meta, name, redraws, mean_colours)
@@ -117,10 +124,9 @@ def perfect_sampler(data: Path, names: list[str], redraws: int, mean_colours: bo
             "variance": variances}
 
 
-def redraw_figure(data: Path, names: list[str], redraws: int, path: str) -> None:
+def redraw_figure(data: Path, meta: dict, names: list[str], redraws: int, path: str) -> None:
     """One row per scene: aerial | real panorama | two redraws | two redraws of the windows alone (mean colours)
     | the mean of ``redraws`` redraws."""
-    meta = json.loads((data / "meta.json").read_text())
     rows = []
     for name in names:
         real, _, draws = redraws_of(data, meta, name, max(redraws, 2), mean_colours=False)
@@ -133,8 +139,7 @@ def redraw_figure(data: Path, names: list[str], redraws: int, path: str) -> None
 
 def psnr_with_variance(fakes: list[np.ndarray], reals: list[np.ndarray], variances: list[float]) -> float:
     """Mean per-image PSNR (dB) after adding each image's variance to its mean squared error (8-bit levels)."""
-    mse = (to_batch(fakes).double() - to_batch(reals).double()).pow(2).mean((1, 2, 3))
-    return float((10 * torch.log10(255.0 ** 2 / (mse + torch.tensor(variances, dtype=torch.float64)))).mean())
+    return float(psnr_from_mse(per_image_mse(fakes, reals) + torch.tensor(variances, dtype=torch.float64)).mean())
 
 
 def print_breakdown(title: str, result: dict) -> None:
@@ -182,12 +187,13 @@ def main(argv: list[str] | None = None) -> None:
         result["images"][folder] = class_breakdown(images, reals, labels)
         print_breakdown(folder, result["images"][folder])
     if args.perfect_sampler:
-        result["perfect_sampler"] = redrawn = perfect_sampler(data, names, args.perfect_sampler, args.mean_colours)
+        result["perfect_sampler"] = redrawn = perfect_sampler(data, meta, names, args.perfect_sampler,
+                                                                  args.mean_colours)
         print_breakdown("one redraw (a perfect sampler)", redrawn["sampler"])
         print_breakdown(f"mean of {args.perfect_sampler} redraws (about the conditional mean)",
                         redrawn["mean_of_redraws"])
         if args.figure:
-            redraw_figure(data, names[:4], args.perfect_sampler, args.figure)
+            redraw_figure(data, meta, names[:4], args.perfect_sampler, args.figure)
         for folder, images in fakes.items():
             with_variance = psnr_with_variance(images, reals, redrawn["variance"])
             result["images"][folder]["psnr_with_sampler_variance"] = with_variance

@@ -188,14 +188,25 @@ ROOF_COLORS = [(0.62, 0.30, 0.22), (0.35, 0.35, 0.37), (0.62, 0.62, 0.60), (0.45
          (0.38, 0.45, 0.40), (0.30, 0.36, 0.48), (0.75, 0.72, 0.66)]
 FACADE_COLORS = [(0.85, 0.80, 0.68), (0.90, 0.90, 0.88), (0.62, 0.30, 0.24), (0.60, 0.60, 0.62),
            (0.88, 0.78, 0.50), (0.62, 0.72, 0.80), (0.72, 0.55, 0.42)]
+WINDOW_COLOR = (0.16, 0.20, 0.26)
+FLOOR_HEIGHT_M = (2.9, 3.6)  # uniform ranges of sample_scene's draws, shared with redraw_unseen
+ROOF_ALLOWANCE_M = (0.3, 1.2)  # height above the top floor
+WINDOW_SPACING_M = (2.2, 3.5)
+FOG_M = (150, 400)
 TREE_COLORS = [(0.18, 0.36, 0.14), (0.24, 0.42, 0.16), (0.30, 0.40, 0.18), (0.16, 0.30, 0.16)]
+
+
+def sky_colours(overcast: float) -> tuple[np.ndarray, np.ndarray]:
+    """The sky's zenith and horizon colours before their jitter, from clear (0) to overcast (1)."""
+    zenith = (1 - overcast) * np.array([0.22, 0.42, 0.80]) + overcast * np.array([0.58, 0.62, 0.68])
+    horizon = (1 - overcast) * np.array([0.70, 0.80, 0.92]) + overcast * np.array([0.78, 0.80, 0.82])
+    return zenith, horizon
 
 
 def _random_palette(rng: np.random.Generator) -> Palette:
     overcast = rng.uniform(0, 1)
     asphalt = rng.uniform(0.22, 0.42)
-    zenith = (1 - overcast) * np.array([0.22, 0.42, 0.80]) + overcast * np.array([0.58, 0.62, 0.68])
-    horizon = (1 - overcast) * np.array([0.70, 0.80, 0.92]) + overcast * np.array([0.78, 0.80, 0.82])
+    zenith, horizon = sky_colours(overcast)
     return Palette(
         grass=_jitter(rng, GRASS_COLORS[rng.integers(len(GRASS_COLORS))]),
         asphalt=_jitter(rng, (asphalt, asphalt, asphalt * rng.uniform(0.95, 1.1)), 0.04),
@@ -207,7 +218,7 @@ def _random_palette(rng: np.random.Generator) -> Palette:
         sky_horizon=_jitter(rng, horizon, 0.04),
         ambient=float(0.45 + 0.2 * overcast),
         diffuse=float(0.75 - 0.45 * overcast),
-        fog_meters=float(rng.uniform(150, 400)),
+        fog_meters=float(rng.uniform(*FOG_M)),
     )
 
 
@@ -374,17 +385,17 @@ def sample_scene(seed: int, index: int, tile_meters: float = 64.0) -> Scene:
         if corners is None:
             continue
         floors = int(rng.integers(1, 3 if density < 0.6 else 8))
-        floor_height = float(rng.uniform(2.9, 3.6))
+        floor_height = float(rng.uniform(*FLOOR_HEIGHT_M))
         bid = len(scene.buildings)
         scene.buildings.append(Building(
             roof_color=_jitter(rng, ROOF_COLORS[rng.integers(len(ROOF_COLORS))]),
             facade_color=_jitter(rng, FACADE_COLORS[rng.integers(len(FACADE_COLORS))]),
-            window_color=_jitter(rng, (0.16, 0.20, 0.26), 0.2),
+            window_color=_jitter(rng, WINDOW_COLOR, 0.2),
             floor_height=floor_height,
-            window_spacing=float(rng.uniform(2.2, 3.5)),
+            window_spacing=float(rng.uniform(*WINDOW_SPACING_M)),
             roof_style="hipped" if floors <= 2 and rng.uniform() < 0.5 else "flat",
         ))
-        height = floors * floor_height + float(rng.uniform(0.3, 1.2))
+        height = floors * floor_height + float(rng.uniform(*ROOF_ALLOWANCE_M))
         scene.boxes.append(Box(center, heading, half, height, bid))
         footprints.append(corners)
         if rng.uniform() < 0.3:  # a wing behind the main block, on the side away from the road
@@ -470,7 +481,8 @@ def redraw_unseen(scene: Scene, rng: np.random.Generator, mean_colours: bool = F
         h = main_height[bid]
         options = []  # (floors, lowest and highest floor height that fit the height, weight)
         for f in range(1, 8):
-            lo, hi = max(2.9, (h - 1.2) / f), min(3.6, (h - 0.3) / f)
+            lo = max(FLOOR_HEIGHT_M[0], (h - ROOF_ALLOWANCE_M[1]) / f)
+            hi = min(FLOOR_HEIGHT_M[1], (h - ROOF_ALLOWANCE_M[0]) / f)
             if hi > lo:
                 options.append((f, lo, hi, floors_prior(f, b.roof_style == "hipped") * (hi - lo)))
         weights = np.array([o[3] for o in options])
@@ -479,17 +491,16 @@ def redraw_unseen(scene: Scene, rng: np.random.Generator, mean_colours: bool = F
             roof_color=b.roof_color,
             facade_color=np.mean(FACADE_COLORS, 0).astype(np.float32) if mean_colours
             else colour(FACADE_COLORS[rng.integers(len(FACADE_COLORS))]),
-            window_color=colour((0.16, 0.20, 0.26), 0.2),
+            window_color=colour(WINDOW_COLOR, 0.2),
             floor_height=float(rng.uniform(lo, hi)),
-            window_spacing=float(rng.uniform(2.2, 3.5)),
+            window_spacing=float(rng.uniform(*WINDOW_SPACING_M)),
             roof_style=b.roof_style,
         ))
     pal = scene.palette
     overcast = (pal.ambient - 0.45) / 0.2  # the shading, which the aerial shows, fixes the overcast level
-    zenith = (1 - overcast) * np.array([0.22, 0.42, 0.80]) + overcast * np.array([0.58, 0.62, 0.68])
-    horizon = (1 - overcast) * np.array([0.70, 0.80, 0.92]) + overcast * np.array([0.78, 0.80, 0.82])
+    zenith, horizon = sky_colours(overcast)
     palette = replace(pal, sky_zenith=colour(zenith, 0.05), sky_horizon=colour(horizon, 0.04),
-                      fog_meters=275.0 if mean_colours else float(rng.uniform(150, 400)))
+                      fog_meters=float(np.mean(FOG_M)) if mean_colours else float(rng.uniform(*FOG_M)))
     return replace(scene, palette=palette, buildings=buildings)
 
 
