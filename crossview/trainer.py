@@ -42,7 +42,7 @@ from crossview.losses import (
     reconstruction,
 )
 from crossview.models.discriminator import OneWayDiscriminator
-from crossview.models.embedder import SAIG
+from crossview.models.embedder import SAIG, SAIGBranch
 from crossview.models.generator import Generator
 from crossview.models.pix2pix import PatchDiscriminator
 from crossview.models.vgg import load_vgg16
@@ -74,6 +74,9 @@ class GANConfig:
     lambda_patch: float = 0.0  # weight of an unconditional PatchGAN's adversarial term (0: none, as the paper)
     patch_layers: int = 0  # that PatchGAN's strided layers: 1, 2, 3 see 16, 34, 70 px (0: 3, or what fits)
     patch_luma: bool = False  # that PatchGAN sees luma only, blind to colour
+    # > 0: G gets its own copy of SAIG-S's source branch, trained with G at this learning rate (0: the frozen
+    # SAIG-S guides G, as the paper). The losses' SAIG-S (eq. 8, 9) stays frozen either way.
+    tune_embedder_lr: float = 0.0
     # Ablations (paper table 4); the defaults are the full model.
     embedder: bool = True  # False: a trainable encoder replaces the frozen SAIG-S (i)
     attn_adain: bool = True  # False: plain AdaIN, M = 1 (ii)
@@ -152,14 +155,17 @@ class GeneratorEMA:
                 avg.copy_(buffers[name])
 
 
-def build_generator(cfg: GANConfig, embed_dim: int) -> Generator:
+def build_generator(cfg: GANConfig, embed_dim: int, source_branch: dict | None = None) -> Generator:
+    """G for ``cfg``; ``source_branch`` (``SAIG.branch_config``, with ``tune_embedder_lr``) gives it its own copy
+    of SAIG-S's source branch."""
     p = get_preset(cfg.preset)
     source_view, target_view = DIRECTIONS[cfg.direction]
     return Generator(target_size=p.image_size(target_view), embed_dim=embed_dim, channels=p.g_channels,
                      fc_channels=p.g_fc_channels, cond_dim=p.g_cond_dim, z_dim=p.z_dim, w_dim=p.w_dim,
                      noise_channels=p.noise_channels, attentional=cfg.attn_adain, use_style=cfg.style,
                      use_retrieval=cfg.retrieval, same_structure=cfg.same_structure,
-                     own_encoder_size=None if cfg.embedder else p.image_size(source_view))
+                     own_encoder_size=None if cfg.embedder else p.image_size(source_view),
+                     source_branch=source_branch if cfg.tune_embedder_lr > 0 else None)
 
 
 def build_discriminator(cfg: GANConfig, image_size: tuple[int, int], embed_dim: int) -> OneWayDiscriminator:
@@ -189,12 +195,17 @@ class GANTrainer:
         if (cfg.patch_layers or cfg.patch_luma) and not cfg.lambda_patch:
             raise ValueError("patch_layers and patch_luma need lambda_patch > 0 (the PatchGAN they shape), got "
                              f"{cfg.patch_layers} and {cfg.patch_luma}")
+        if cfg.tune_embedder_lr < 0 or (cfg.tune_embedder_lr > 0 and not cfg.embedder):
+            raise ValueError(f"tune_embedder_lr must be >= 0, and 0 without the embedder (ablation i), got "
+                             f"{cfg.tune_embedder_lr}")
         self.cfg, self.device = cfg, torch.device(device)
         self.source_view, self.target_view = DIRECTIONS[cfg.direction]
         self.saig = saig.to(self.device).eval().requires_grad_(False)
         embed_dim = saig.embed_dim
         if generator is None:
-            generator = build_generator(cfg, embed_dim)
+            generator = build_generator(cfg, embed_dim, saig.branch_config(self.source_view))
+            if cfg.tune_embedder_lr > 0:  # the tuned copy starts as SAIG-S's source branch
+                generator.encoder.load_state_dict(saig.branch(self.source_view).state_dict())
         target_size = saig.image_size(self.target_view)
         if tuple(generator.target_size) != target_size:
             raise ValueError(f"the generator synthesizes {tuple(generator.target_size)} images, but {cfg.direction}'s "
@@ -206,7 +217,14 @@ class GANTrainer:
         self.D_patch = build_patch_discriminator(cfg, self.G.target_size).to(self.device) \
             if cfg.lambda_patch > 0 else None
         betas = (cfg.beta1, cfg.beta2)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas)
+        groups = [{"params": list(self.G.parameters())}]
+        if cfg.tune_embedder_lr > 0:
+            if not isinstance(self.G.encoder, SAIGBranch):
+                raise ValueError("tune_embedder_lr needs a generator with its own SAIG-S source branch")
+            tuned = {id(p) for p in self.G.encoder.parameters()}
+            groups = [{"params": [p for p in self.G.parameters() if id(p) not in tuned]},
+                      {"params": list(self.G.encoder.parameters()), "lr": cfg.tune_embedder_lr}]
+        self.opt_g = torch.optim.Adam(groups, lr=cfg.lr_g, betas=betas)
         d_params = [p for d in (self.D, self.D_coarse, self.D_patch) if d is not None for p in d.parameters()]
         self.opt_d = torch.optim.Adam(d_params, lr=cfg.lr_d, betas=betas)
         if cfg.vgg16_weights:
@@ -242,7 +260,8 @@ class GANTrainer:
             self.d_patch = wrap(self.D_patch)
 
     def source_embedding(self, source: torch.Tensor) -> torch.Tensor:
-        """r~: the frozen SAIG-S source branch, or the generator's own encoder in the 'w/o embedder' ablation."""
+        """r~: the frozen SAIG-S source branch, or the generator's own encoder: the 'w/o embedder' ablation's, or
+        the tuned copy of SAIG-S's source branch (``tune_embedder_lr``)."""
         if self.G.encoder is not None:
             return self.G.encoder(source)
         with torch.no_grad():

@@ -89,9 +89,10 @@
 #                 50 and 50), and with LAMBDA_PATCH > 0 (default 0) a third discriminator, an unconditional PatchGAN
 #                 for local realism of that weight (--lambda-patch) with PATCH_LAYERS strided layers (1, 2, 3: patches
 #                 of 16, 34, 70 px; default 0: 70 px), on luma alone with PATCH_LUMA=1, and eq. 10's weight
-#                 LAMBDA_DIV (default 0.1), otherwise as longer-a2g, into runs/blur<FEATURE_BLUR>[-rec<R>-perc<P>]
-#                 [-patch<LAMBDA_PATCH>][-rf<16|34>][-luma][-div<LAMBDA_DIV>]-a2g[-seed<SEED>]; scored and drawn as
-#                 longer-a2g. STEPS (default 2093) other
+#                 LAMBDA_DIV (default 0.1), and with TUNE_EMBEDDER_LR > 0 (default 0) G's own copy of SAIG-S's aerial
+#                 branch trained with it at that learning rate (--tune-embedder-lr), otherwise as longer-a2g, into
+#                 runs/blur<FEATURE_BLUR>[-rec<R>-perc<P>][-patch<LAMBDA_PATCH>][-rf<16|34>][-luma][-div<LAMBDA_DIV>]
+#                 [-tune<TUNE_EMBEDDER_LR>]-a2g[-seed<SEED>]; scored and drawn as longer-a2g. STEPS (default 2093) other
 #                 than 2093 goes on to that step count into runs/<same>-steps<STEPS>, from a copy of the 2,093-step
 #                 run where there is one (its discriminators and optimizers too). EMA_KIMG then goes on from that
 #                 run (a copy, into runs/<same>-ema<EMA_KIMG>) for EMA_STEPS (default 1000) more steps with a weight
@@ -550,6 +551,8 @@ if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 bl
   [[ ${PATCH_LUMA:-0} == 0 ]] || { LUMA=--patch-luma WTAG=$WTAG-luma WNAME="$WNAME on luma"; }
   DIV=${LAMBDA_DIV:-0.1}  # eq. 10's weight: the paper's 0.1 (CVUSA, CVACT) or its 1 (VIGOR-GEN); no tag for 0.1
   [[ $DIV == 0.1 ]] || { WTAG=$WTAG-div$DIV; WNAME="$WNAME, lambda_div $DIV"; }
+  TUNE=${TUNE_EMBEDDER_LR:-0}  # G's own copy of SAIG-S's aerial branch, trained at this rate; no tag for 0 (frozen)
+  [[ $TUNE == 0 ]] || { WTAG=$WTAG-tune$TUNE; WNAME="$WNAME, SAIG-S's aerial branch tuned at lr $TUNE"; }
   NAME=blur$BLUR$WTAG-a2g$STAG STEPS=${STEPS:-2093}
   go_on_as() {  # NEW: the run NAME goes on as runs/NEW, from a copy of its folder (NAME kept as it is)
     [[ -d runs/$1 || ! -d runs/$NAME ]] || cp -r runs/$NAME runs/$1
@@ -565,7 +568,8 @@ if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 bl
   RUN=runs/$NAME
   OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction a2g $SCRATCH --init $START \
     --feature-blur "$BLUR" --lambda-rec "$REC" --lambda-perc "$PERC" --lambda-patch "$PATCH" --patch-layers "$PLAYERS" \
-    $LUMA --lambda-div "$DIV" --max-steps "$STEPS" $EMA --seed "$SEED" --out $RUN >> $RUN.stdout 2>&1
+    $LUMA --lambda-div "$DIV" --tune-embedder-lr "$TUNE" --max-steps "$STEPS" $EMA --seed "$SEED" --out $RUN \
+    >> $RUN.stdout 2>&1
   score_beside_shipped_pix2pix a2g $NAME "ours, $STEPS more steps with feature blur $BLUR$WNAME$SNAME"
   [[ -z $EMA ]] || score_beside_shipped_pix2pix a2g $NAME "ours, $STEPS more steps with feature blur \
 $BLUR$WNAME$SNAME$ENAME" generator-ema

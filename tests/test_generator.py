@@ -569,6 +569,57 @@ def test_init_starts_from_a_generator_folder_and_resume_wins(synthcity_dir, tiny
                                    **common))
 
 
+def test_tuned_embedder_starts_as_saig_s_and_trains_with_g_while_the_losses_saig_s_stays_frozen():
+    """tune_embedder_lr: G's own copy of SAIG-S's source branch, at first SAIG-S's exactly, in its own optimizer
+    group; a step moves it and G, not the frozen SAIG-S that eq. 8 and 9 (and the pipeline's embedder) use."""
+    trainer = tiny_trainer("a2g", tune_embedder_lr=1e-3)
+    source, target = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 16, 64) * 2 - 1
+    assert torch.equal(trainer.source_embedding(source), trainer.saig.embed(source, "aerial"))
+    tuned_group, rest_group = trainer.opt_g.param_groups[1], trainer.opt_g.param_groups[0]
+    assert tuned_group["lr"] == 1e-3 and rest_group["lr"] == trainer.cfg.lr_g
+    assert {id(p) for p in tuned_group["params"]} == {id(p) for p in trainer.G.encoder.parameters()}
+    assert len(rest_group["params"]) + len(tuned_group["params"]) == len(list(trainer.G.parameters()))
+    saig_before = {k: v.clone() for k, v in trainer.saig.state_dict().items()}
+    trainer.train_step(source, target, step=1)
+    assert all(torch.equal(v, trainer.saig.state_dict()[k]) for k, v in saig_before.items())
+    assert not torch.equal(trainer.source_embedding(source), trainer.saig.embed(source, "aerial"))
+    with pytest.raises(ValueError, match="tune_embedder_lr"):
+        tiny_trainer("a2g", tune_embedder_lr=1e-3, embedder=False)
+    with pytest.raises(ValueError, match="tune_embedder_lr"):
+        tiny_trainer("a2g", tune_embedder_lr=-1.0)
+    with pytest.raises(ValueError, match="choose one"):
+        Generator((16, 64), 16, (32, 16, 8, 8), own_encoder_size=(32, 32),
+                  source_branch=SAIG.from_preset("tiny").branch_config("aerial"))
+
+
+def test_tuned_embedder_is_saved_with_g_and_a_pipeline_embeds_with_it(synthcity_dir, tiny_saig, tmp_path):
+    """The run's generator folder holds its source branch (config and weights); a pipeline built from it embeds
+    a2g's sources with that branch, not with its own SAIG-S. --init from a generator without one (the shipped
+    a2g) starts the branch from SAIG-S."""
+    from crossview.checkpoint import load_model
+    from crossview.pipeline import CrossViewPipeline
+    from train.generator import GeneratorTrainConfig, train
+
+    common = dict(data=str(synthcity_dir), saig_s=str(tiny_saig), preset="tiny", batch_size=3, workers=0,
+                  checkpoint_every=1, sample_every=100, device="cpu")
+    train(GeneratorTrainConfig(out=str(tmp_path / "plain"), max_steps=1, **common))
+    train(GeneratorTrainConfig(out=str(tmp_path / "tuned"), max_steps=2, tune_embedder_lr=1e-3,
+                               init=str(tmp_path / "plain" / "generator"), **common))
+    g = load_model(Generator, tmp_path / "tuned" / "generator")
+    saig = load_model(SAIG, tiny_saig)
+    assert isinstance(g.encoder, type(saig.aerial))
+    assert any(not torch.equal(v, saig.aerial.state_dict()[k]) for k, v in g.encoder.state_dict().items())
+    plain = load_file(str(tmp_path / "plain" / "generator" / "model.safetensors"))
+    tuned = load_file(str(tmp_path / "tuned" / "generator" / "model.safetensors"))
+    assert set(tuned) - set(plain) == {f"encoder.{k}" for k in saig.aerial.state_dict()}
+
+    pipe = CrossViewPipeline(saig, {"a2g": g})
+    source = torch.rand(1, 3, 32, 32) * 2 - 1
+    z, z_local = g.sample_noise(1, torch.Generator().manual_seed(3))
+    assert torch.equal(pipe.generate(source, "a2g", [3]).image, g(g.encoder(source), z, z_local).image)
+    assert not torch.equal(pipe.generate(source, "a2g", [3]).image, g(saig.embed(source, "aerial"), z, z_local).image)
+
+
 def test_ema_averages_weights_and_batchnorm_statistics_and_copies_spectral_norm_vectors():
     torch.manual_seed(0)
     g = torch.nn.Sequential(sn_conv(3, 4, 3), torch.nn.BatchNorm2d(4))

@@ -29,16 +29,19 @@ from tqdm import tqdm
 
 from crossview.augment import DIFFAUG_POLICIES
 from crossview.checkpoint import (
+    WEIGHTS_NAME,
     TrainingCheckpointer,
     load_model,
-    load_weights,
+    load_state_strict,
+    read_safetensors,
+    resolve_model_dir,
     save_model,
     write_json_atomic,
 )
 from crossview.data import open_pairs
 from crossview.data.pairs import tensor_to_image
 from crossview.losses import PERCEPTUAL_LEVELS
-from crossview.models.embedder import SAIG
+from crossview.models.embedder import SAIG, SAIGBranch
 from crossview.presets import get_preset
 from crossview.runtime import (
     JsonlLog,
@@ -89,6 +92,16 @@ def build_gan_trainer(cfg: GeneratorTrainConfig, device: torch.device) -> GANTra
     saig = load_model(SAIG, cfg.saig_s, device)
     gan_cfg = GANConfig(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(GANConfig)})
     return GANTrainer(gan_cfg, saig, device)
+
+
+def load_init(generator: torch.nn.Module, path_or_repo: str) -> None:
+    """--init: a generator folder's weights, strictly. A generator with its own tuned SAIG-S source branch
+    (--tune-embedder-lr) may start from one without it, and then keeps the branch it was built with, SAIG-S's."""
+    file = resolve_model_dir(path_or_repo) / WEIGHTS_NAME
+    state = read_safetensors(file)
+    if isinstance(getattr(generator, "encoder", None), SAIGBranch) and not any(k.startswith("encoder.") for k in state):
+        state |= {f"encoder.{k}": v for k, v in generator.encoder.state_dict().items()}
+    load_state_strict(generator, state, file)
 
 
 def save_samples(trainer: GANTrainer, source: torch.Tensor, target: torch.Tensor, path: Path) -> None:
@@ -142,7 +155,7 @@ def train(cfg: RunConfig, build_trainer=build_gan_trainer, name: str = "generato
             ema.reset(trainer.G)
             log.info("%s holds no weight average: the average starts at step %d's weights", latest, step)
     elif cfg.init:
-        load_weights(trainer.G, cfg.init)
+        load_init(trainer.G, cfg.init)
         if ema:
             ema.reset(trainer.G)
         log.info("starting from the generator weights of %s", cfg.init)
@@ -271,6 +284,8 @@ HELPS = RUN_HELPS | {
     "patch_layers": "strided layers of that PatchGAN: 1, 2 or 3 for a receptive field of 16, 34 or 70 px "
                     "(0: 3, Pix2Pix's 70x70, or as many as a small image allows)",
     "patch_luma": "that PatchGAN sees the images' luma alone, blind to colour (--no-patch-luma: RGB)",
+    "tune_embedder_lr": "beyond the paper: G gets its own copy of SAIG-S's source branch, trained with G at this "
+                        "learning rate (0: the frozen SAIG-S guides G, as the paper and the shipped models)",
     "saig_s": "the frozen SAIG-S model folder (or hub repo id) that guides the generator",
     "embedder": "guide G with the frozen SAIG-S (--no-embedder: a trainable encoder instead, ablation i)",
     "attn_adain": "Attentional AdaIN (--no-attn-adain: plain AdaIN, ablation ii)",

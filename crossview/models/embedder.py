@@ -132,6 +132,7 @@ class SAIG(nn.Module, PyTorchModelHubMixin, library_name="crossview", tags=["cro
         if head not in ("smd", "gap"):
             raise ValueError(f"head must be 'smd' or 'gap', got {head!r}")
         self.aerial_size, self.ground_size = tuple(aerial_size), tuple(ground_size)
+        self._branch_args = {"stem": list(stem), "dim": dim, "heads": heads, "depth": depth, "head": head}
         self.aerial = SAIGBranch(self.aerial_size, tuple(stem), dim, heads, depth, head)
         self.ground = SAIGBranch(self.ground_size, tuple(stem), dim, heads, depth, head)
         self.embed_dim = self.aerial.embed_dim
@@ -143,6 +144,10 @@ class SAIG(nn.Module, PyTorchModelHubMixin, library_name="crossview", tags=["cro
         depth = {"s": p.saig_s_depth, "d": p.saig_d_depth}[variant]
         return cls(aerial_size=p.aerial_size, ground_size=p.ground_size, stem=p.saig_stem, dim=p.saig_dim,
                    heads=p.saig_heads, depth=depth, head=head)
+
+    def branch_config(self, view: str) -> dict:
+        """The arguments that build a copy of one view's branch: ``SAIGBranch(**branch_config(view))``."""
+        return {"image_size": list(self.image_size(view)), **self._branch_args}
 
     def branch(self, view: str) -> SAIGBranch:
         if view not in VIEWS:

@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from crossview.models.attn_adain import AttentionalAdaIN, MappingNetwork, StyleAdaIN, instance_norm
+from crossview.models.embedder import SAIGBranch
 
 CHANNELS_LAST = torch.channels_last
 STRUCTURE_MAX_SIDE = 32  # structure below and at 32 px, facades above (paper section 3.3)
@@ -121,14 +122,18 @@ class Generator(nn.Module, PyTorchModelHubMixin, library_name="crossview", tags=
     (w/o style: no mapping network, no AdaIN(w)), ``use_retrieval=False`` (w/o Ret.: the normalisation layers
     do not see r~, only the input FC does), ``same_structure=True`` (ResBlock-S at every stage), and
     ``own_encoder_size=(H, W)`` (w/o embedder: a trainable encoder of source images of that size replaces the
-    frozen SAIG-S; call ``encode`` to get its embedding).
+    frozen SAIG-S; ``encoder`` embeds a source).
+
+    Beyond the paper, ``source_branch`` (``SAIG.branch_config``'s arguments) gives the generator its own copy of
+    SAIG-S's source branch, tuned with it (``GANConfig.tune_embedder_lr``), in place of the frozen one.
     """
 
     def __init__(self, target_size: tuple[int, int] = (64, 256), embed_dim: int = 1536,
                  channels: tuple[int, ...] = (256, 128, 64, 32, 16, 16), fc_channels: int = 32,
                  cond_dim: int = 256, z_dim: int = 64, w_dim: int = 128, noise_channels: int = 8,
                  attentional: bool = True, use_style: bool = True, use_retrieval: bool = True,
-                 same_structure: bool = False, own_encoder_size: tuple[int, int] | None = None):
+                 same_structure: bool = False, own_encoder_size: tuple[int, int] | None = None,
+                 source_branch: dict | None = None):
         super().__init__()
         h, w = target_size
         levels = math.log2(h / 4)
@@ -170,7 +175,21 @@ class Generator(nn.Module, PyTorchModelHubMixin, library_name="crossview", tags=
         c_coarse = channels[self.structure_levels]
         self.to_rgb_coarse = nn.Conv2d(c_coarse, 3, 1)
         self.to_rgb = nn.Conv2d(channels[levels], 3, 3, padding=1)
+        if own_encoder_size and source_branch:
+            raise ValueError("own_encoder_size and source_branch both give the generator an encoder: choose one")
         self.encoder = TrainableEncoder(tuple(own_encoder_size), embed_dim) if own_encoder_size else None
+        if source_branch:
+            self.encoder = SAIGBranch(**{k: tuple(v) if isinstance(v, list) else v for k, v in source_branch.items()})
+            if self.encoder.embed_dim != embed_dim:
+                raise ValueError(f"source_branch embeds to {self.encoder.embed_dim} numbers, the generator takes "
+                                 f"{embed_dim}")
+            self.encoder.eval()  # and so it stays (see train)
+
+    def train(self, mode: bool = True) -> Generator:
+        super().train(mode)
+        if isinstance(self.encoder, SAIGBranch):  # a tuned SAIG-S branch keeps SAIG-S's BatchNorm statistics
+            self.encoder.eval()
+        return self
 
     def sample_noise(self, n: int, generator: torch.Generator | None = None, device=None):
         """(z, z_local): the style code and the spatial noise map, drawn from a seeded generator."""
