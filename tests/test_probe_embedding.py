@@ -5,11 +5,23 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+from crossview.data.pairs import image_to_tensor, read_rgb, read_split_csv
 from crossview.data.synthcity import CLASSES, SynthCityConfig, generate
+from crossview.models.embedder import SAIG
 from crossview.pipeline import CrossViewPipeline
-from train.probe_embedding import TARGETS, aerial_polar_layout, main, panorama_layout, pooled_r2, ridge_r2
+from crossview.trainer import GANConfig, build_generator
+from train.probe_embedding import (
+    TARGETS,
+    aerial_polar_layout,
+    embed_aerials,
+    main,
+    panorama_layout,
+    pooled_r2,
+    ridge_r2,
+)
 
 
 def test_panorama_layout_counts_each_class_per_sector_and_band():
@@ -48,6 +60,13 @@ def test_ridge_r2_recovers_a_linear_map_and_finds_nothing_in_noise():
     y = x @ rng.normal(size=(10, 3))
     prediction, _ = ridge_r2(x[:300], y[:300], x[300:], y[300:])
     assert pooled_r2(y[300:], prediction) > 0.99
+    wide = rng.normal(size=(40, 100))  # more features than pairs: the dual form gives the primal's weights
+    y_wide = rng.normal(size=(40, 2))
+    _, alpha = ridge_r2(wide[:30], y_wide[:30], wide[30:], y_wide[30:])
+    xs = (wide[:30] - wide[:30].mean(0)) / (wide[:30].std(0) + 1e-8)
+    primal = np.linalg.solve(xs.T @ xs + alpha * np.eye(100), xs.T @ (y_wide[:30] - y_wide[:30].mean(0)))
+    expected = (wide[30:] - wide[:30].mean(0)) / (wide[:30].std(0) + 1e-8) @ primal + y_wide[:30].mean(0)
+    assert np.allclose(ridge_r2(wide[:30], y_wide[:30], wide[30:], y_wide[30:])[0], expected)
     noise = rng.normal(size=(400, 3))
     prediction, alpha = ridge_r2(x[:300], noise[:300], x[300:], noise[300:])
     assert pooled_r2(noise[300:], prediction) < 0.05 and alpha > 1
@@ -63,15 +82,33 @@ def test_cli_probes_a_pipeline(tmp_path):
     CrossViewPipeline.untrained("tiny", seed=0).save_pretrained(model)
     out = tmp_path / "probe.json"
     main(["--model", str(model), "--fit", str(data), "--data", str(data), "--split", "train", "--sectors", "8",
-          "--out", str(out)])
+          "--tokens", "--out", str(out)])
     result = json.loads(out.read_text())
     assert result["fit_pairs"] == result["test_pairs"] == 12
-    assert len(result["r2"]) == 2 * 2 * len(TARGETS)  # feature sets x bands x targets
+    assert len(result["r2"]) == 3 * 2 * len(TARGETS)  # (embedding, tokens, aerial layout) x bands x targets
     assert result["r2"]["aerial layout | sky | lower"]["r2"] > 0.9
     shares = [v["mean_share"] for k, v in result["r2"].items() if k.endswith("| sky | upper")]
     assert shares[0] == shares[1] > 0.5
     with pytest.raises(SystemExit):  # too few pairs to choose the ridge weight on
         main(["--model", str(model), "--fit", str(data), "--fit-limit", "9", "--data", str(data), "--split", "train"])
+
+
+def test_the_probe_embeds_with_what_a2g_sees(synthcity_dir):
+    """The frozen SAIG-S aerial branch, or the a2g generator's own tuned copy of it where it has one."""
+    saig = SAIG.from_preset("tiny").eval()
+    tuned = build_generator(GANConfig(preset="tiny", tune_embedder_lr=1e-5), saig.embed_dim,
+                            saig.branch_config("aerial"))
+    with torch.no_grad():
+        for p in tuned.encoder.parameters():
+            p.add_(0.1)
+    paths = [a for a, _ in read_split_csv(synthcity_dir, "train")][:2]
+    images = torch.stack([image_to_tensor(read_rgb(p), (32, 32)) for p in paths])
+    with torch.no_grad():
+        frozen, own = saig.embed(images, "aerial").numpy(), tuned.encoder(images).numpy()
+    plain = build_generator(GANConfig(preset="tiny"), saig.embed_dim)
+    assert np.allclose(embed_aerials(CrossViewPipeline(saig, {"a2g": plain}), paths), frozen, atol=1e-5)
+    assert np.allclose(embed_aerials(CrossViewPipeline(saig, {"a2g": tuned}), paths), own, atol=1e-5)
+    assert not np.allclose(own, frozen, atol=1e-3)
 
 
 def test_cli_refuses_a_set_without_labels(synthcity_dir, tmp_path):

@@ -1,4 +1,4 @@
-"""What the frozen retrieval embedding tells the a2g generator about where things stand in the panorama.
+"""What the retrieval embedding tells the a2g generator about where things stand in the panorama.
 
 Ours' generator sees the aerial tile only through the SAIG-S embedding r (paper section 3.3). If r does not say
 that a tree stands 5 m east of the camera, no generator can draw its crown filling the panorama's upper rows at
@@ -8,11 +8,14 @@ tile itself shows:
 * targets: on a SynthCity set rendered with ``--labels``, each panorama's share of a class's pixels per azimuth
   sector (``--sectors``, columns) and per band of rows (the upper half of the sky side, elevation 22.5-45 deg,
   and the lower half, 0-22.5 deg, for the default 64-row panorama);
-* features: (embedding) the frozen SAIG-S embedding of the aerial tile that G sees; (aerial layout) the aerial
-  class map resampled to polar bins around the camera, each class's share per azimuth sector and ring of
-  distance (``--rings``, metres), aligned with the panorama's sectors: what the tile shows, as geometry;
+* features: (embedding) the embedding of the aerial tile that G sees: the frozen SAIG-S's, or G's own tuned copy
+  of its aerial branch (``--tune-embedder-lr``); (aerial layout) the aerial class map resampled to polar bins
+  around the camera, each class's share per azimuth sector and ring of distance (``--rings``, metres), aligned
+  with the panorama's sectors: what the tile shows, as geometry; with ``--tokens`` also (tokens) the SAIG branch's
+  tokens before its head, to tell a layout the head pools away from one the branch never kept;
 * a ridge regression from each feature set, fitted on ``--fit`` (its weight chosen on a fifth of it) and scored
-  as R^2 on ``--data``, pooled over sectors, per class and band.
+  as R^2 on ``--data``, pooled over sectors, per class and band (in its dual form where there are more features
+  than pairs, as for the tokens).
 
 A linear probe is a lower bound on what a feature holds; the aerial-layout probe says what a linear read-out can
 do with the geometry in plain view.
@@ -38,9 +41,10 @@ from crossview.data.pairs import image_to_tensor, read_rgb, read_split_csv
 from crossview.data.synthcity import CLASSES
 from crossview.pipeline import CrossViewPipeline
 
-# What the panorama shows, by class: a building is its walls and windows (a roof seldom shows from 2 m).
-TARGETS = {"tree": ("tree",), "building": ("facade", "window"), "sky": ("sky",), "road": ("road", "lane_mark")}
-RIDGE_ALPHAS = (1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3, 1e4)
+# What the panorama shows above the horizon, by class: a building is its walls and windows (a roof seldom shows
+# from 2 m).
+TARGETS = {"tree": ("tree",), "building": ("facade", "window"), "sky": ("sky",)}
+RIDGE_ALPHAS = (1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5)
 MIN_FIT_PAIRS = 10  # the ridge weight is chosen on a fifth of the fit set: two pairs at least
 
 
@@ -89,9 +93,14 @@ def ridge_r2(x_fit: np.ndarray, y_fit: np.ndarray, x_test: np.ndarray, y_test: n
     def fit(x, y, alpha):
         mean, std = x.mean(0), x.std(0) + 1e-8
         xs = torch.from_numpy((x - mean) / std).double()
-        gram = xs.T @ xs + alpha * torch.eye(xs.shape[1], dtype=xs.dtype)
         y_mean = y.mean(0)
-        weights = torch.linalg.solve(gram, xs.T @ torch.from_numpy(y - y_mean).double()).numpy()
+        yc = torch.from_numpy(y - y_mean).double()
+        n, d = xs.shape
+        if d <= n:  # (X'X + alpha I) w = X'y
+            weights = torch.linalg.solve(xs.T @ xs + alpha * torch.eye(d, dtype=xs.dtype), xs.T @ yc)
+        else:  # the same w with more features than pairs: w = X'(XX' + alpha I)^-1 y
+            weights = xs.T @ torch.linalg.solve(xs @ xs.T + alpha * torch.eye(n, dtype=xs.dtype), yc)
+        weights = weights.numpy()
         return lambda z: ((z - mean) / std) @ weights + y_mean
 
     order = np.random.default_rng(seed).permutation(len(x_fit))
@@ -108,13 +117,27 @@ def pooled_r2(y: np.ndarray, prediction: np.ndarray) -> float:
 
 
 @torch.no_grad()
-def embed_aerials(pipeline: CrossViewPipeline, paths: list[Path], batch_size: int = 64) -> np.ndarray:
+def embed_aerials(pipeline: CrossViewPipeline, paths: list[Path], tokens: bool = False,
+                  batch_size: int = 64) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """The embedding a2g's generator sees: its own encoder's where it has one (``--tune-embedder-lr``, or the
+    'w/o embedder' ablation), otherwise the frozen SAIG-S aerial branch's. With ``tokens``, also that SAIG
+    branch's tokens before its head, flattened (N, tokens x width)."""
+    generator = pipeline.generators.get("a2g")
+    encoder = generator.encoder if generator is not None and generator.encoder is not None else \
+        pipeline.embedder.branch("aerial")
+    if tokens and not hasattr(encoder, "encode_tokens"):
+        raise ValueError("the a2g generator's own encoder has no tokens (the 'w/o embedder' ablation's)")
     size = pipeline.embedder.image_size("aerial")
-    out = []
+    embeddings, token_maps = [], []
     for start in tqdm(range(0, len(paths), batch_size), desc="embedding", leave=False):
         batch = torch.stack([image_to_tensor(read_rgb(p), size) for p in paths[start:start + batch_size]])
-        out.append(pipeline.embedder.embed(batch.to(pipeline.device), "aerial").float().cpu())
-    return torch.cat(out).numpy()
+        batch = batch.to(pipeline.device)
+        embeddings.append(encoder(batch).float().cpu())
+        if tokens:
+            token_maps.append(encoder.encode_tokens(batch)[0].flatten(1).float().cpu())
+    if tokens:
+        return torch.cat(embeddings).numpy(), torch.cat(token_maps).numpy()
+    return torch.cat(embeddings).numpy()
 
 
 def load_set(root: Path, split: str, limit: int | None):
@@ -142,6 +165,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sectors", type=int, default=16, help="azimuth sectors (they must divide the panorama width)")
     p.add_argument("--rings", type=float, nargs="+", default=[0, 4, 8, 12, 16, 24, 32, 46],
                    help="ring edges of the aerial-layout features, metres from the camera (first 0)")
+    p.add_argument("--tokens", action="store_true",
+                   help="also probe the tokens before the embedding's head (SAIG's SMD): is the layout lost there?")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default=None, help="write the results as JSON here")
     args = p.parse_args(argv)
@@ -154,8 +179,9 @@ def main(argv: list[str] | None = None) -> None:
         p.error(f"--fit has {len(sets['fit'][0])} pairs; the probes need at least {MIN_FIT_PAIRS}")
     pipeline = CrossViewPipeline.from_pretrained(args.model, device=args.device)
     for name, (paths, aerial_labels, ground_labels, meta) in sets.items():
+        embedded = embed_aerials(pipeline, paths, tokens=args.tokens)
         sets[name] = {
-            "embedding": embed_aerials(pipeline, paths),
+            **({"embedding": embedded[0], "tokens": embedded[1]} if args.tokens else {"embedding": embedded}),
             "aerial layout": aerial_polar_layout(aerial_labels, args.sectors, args.rings,
                                                  meta["aerial_meters_per_pixel"], meta["azimuth_at_column_0_deg"]),
             "targets": panorama_layout(ground_labels, args.sectors),
@@ -163,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
         }
     result = {"model": args.model, "fit": args.fit, "data": args.data, "fit_pairs": sets["fit"]["pairs"],
               "test_pairs": sets["test"]["pairs"], "sectors": args.sectors, "rings_m": args.rings, "r2": {}}
-    for features in ("embedding", "aerial layout"):
+    for features in [k for k in ("embedding", "tokens", "aerial layout") if k in sets["test"]]:
         for band in ("upper", "lower"):
             y_fit, y_test = (sets[s]["targets"][band] for s in ("fit", "test"))
             prediction, alpha = ridge_r2(sets["fit"][features], y_fit.reshape(len(y_fit), -1),
