@@ -155,7 +155,8 @@ def load_set(root: Path, split: str, limit: int | None):
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", required=True, help="a CrossViewPipeline folder: its a2g generator's own encoder, or its SAIG-S, embeds the aerials")
+    p.add_argument("--model", required=True,
+                   help="a CrossViewPipeline folder: its a2g generator's own encoder, or its SAIG-S, embeds aerials")
     p.add_argument("--fit", required=True, help="a SynthCity folder rendered with --labels to fit the probes on")
     p.add_argument("--fit-split", default="train")
     p.add_argument("--data", required=True, help="a SynthCity folder rendered with --labels to score them on")
