@@ -194,10 +194,12 @@ def load_state_strict(module: nn.Module, state: dict[str, torch.Tensor], source:
     module.load_state_dict(state, strict=True)
 
 
-def load_weights(module: nn.Module, path_or_repo: str | Path) -> nn.Module:
-    """Load a model folder's ``model.safetensors`` strictly into an existing module (no config needed)."""
+def load_weights(module: nn.Module, path_or_repo: str | Path,
+                 defaults: dict[str, torch.Tensor] | None = None) -> nn.Module:
+    """Load a model folder's ``model.safetensors`` strictly into an existing module (no config needed);
+    ``defaults`` fills keys the file lacks (a part the module has and the file's model had not)."""
     file = resolve_model_dir(path_or_repo) / WEIGHTS_NAME
-    load_state_strict(module, read_safetensors(file), file)
+    load_state_strict(module, (defaults or {}) | read_safetensors(file), file)
     return module
 
 

@@ -218,7 +218,7 @@ class GANTrainer:
             if cfg.lambda_patch > 0 else None
         betas = (cfg.beta1, cfg.beta2)
         groups = [{"params": list(self.G.parameters())}]
-        if cfg.tune_embedder_lr > 0:
+        if cfg.tune_embedder_lr > 0:  # the tuned branch learns at its own rate, in a group of its own
             if not isinstance(self.G.encoder, SAIGBranch):
                 raise ValueError("tune_embedder_lr needs a generator with its own SAIG-S source branch")
             tuned = {id(p) for p in self.G.encoder.parameters()}

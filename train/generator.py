@@ -29,12 +29,9 @@ from tqdm import tqdm
 
 from crossview.augment import DIFFAUG_POLICIES
 from crossview.checkpoint import (
-    WEIGHTS_NAME,
     TrainingCheckpointer,
     load_model,
-    load_state_strict,
-    read_safetensors,
-    resolve_model_dir,
+    load_weights,
     save_model,
     write_json_atomic,
 )
@@ -97,11 +94,9 @@ def build_gan_trainer(cfg: GeneratorTrainConfig, device: torch.device) -> GANTra
 def load_init(generator: torch.nn.Module, path_or_repo: str) -> None:
     """--init: a generator folder's weights, strictly. A generator with its own tuned SAIG-S source branch
     (--tune-embedder-lr) may start from one without it, and then keeps the branch it was built with, SAIG-S's."""
-    file = resolve_model_dir(path_or_repo) / WEIGHTS_NAME
-    state = read_safetensors(file)
-    if isinstance(getattr(generator, "encoder", None), SAIGBranch) and not any(k.startswith("encoder.") for k in state):
-        state |= {f"encoder.{k}": v for k, v in generator.encoder.state_dict().items()}
-    load_state_strict(generator, state, file)
+    tuned = isinstance(getattr(generator, "encoder", None), SAIGBranch)
+    load_weights(generator, path_or_repo,
+                 defaults={f"encoder.{k}": v for k, v in generator.encoder.state_dict().items()} if tuned else None)
 
 
 def save_samples(trainer: GANTrainer, source: torch.Tensor, target: torch.Tensor, path: Path) -> None:

@@ -77,13 +77,11 @@ def aerial_polar_layout(labels: np.ndarray, sectors: int, rings: list[float], me
     sector = (((azimuth - azimuth_at_column_0_deg) % 360) // (360 / sectors)).astype(int)
     ring = np.digitize(np.hypot(xx, yy), rings[1:-1])  # rings[0] = 0, the last edge catches the corners
     bins = (sector * (len(rings) - 1) + ring).ravel()
-    counts = np.bincount(bins, minlength=sectors * (len(rings) - 1))
-    flat = labels.reshape(n, -1)
-    features = []
-    for index in sorted(CLASSES.values()):
-        hits = np.stack([np.bincount(bins, weights=(row == index), minlength=counts.size) for row in flat])
-        features.append(hits / np.maximum(counts, 1))
-    return np.concatenate(features, 1)
+    n_bins, n_classes = sectors * (len(rings) - 1), len(CLASSES)  # class indices are 0 .. n_classes - 1
+    counts = np.bincount(bins, minlength=n_bins)
+    index = (np.arange(n)[:, None] * n_classes + labels.reshape(n, -1)) * n_bins + bins  # (pair, class, bin)
+    hits = np.bincount(index.ravel(), minlength=n * n_classes * n_bins).reshape(n, n_classes, n_bins)
+    return (hits / np.maximum(counts, 1)).reshape(n, -1)
 
 
 def ridge_r2(x_fit: np.ndarray, y_fit: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
@@ -132,9 +130,12 @@ def embed_aerials(pipeline: CrossViewPipeline, paths: list[Path], tokens: bool =
     for start in tqdm(range(0, len(paths), batch_size), desc="embedding", leave=False):
         batch = torch.stack([image_to_tensor(read_rgb(p), size) for p in paths[start:start + batch_size]])
         batch = batch.to(pipeline.device)
-        embeddings.append(encoder(batch).float().cpu())
-        if tokens:
-            token_maps.append(encoder.encode_tokens(batch)[0].flatten(1).float().cpu())
+        if tokens:  # one pass for both
+            token_map = encoder.encode_tokens(batch)[0]
+            embeddings.append(encoder.embed_tokens(token_map).float().cpu())
+            token_maps.append(token_map.flatten(1).float().cpu())
+        else:
+            embeddings.append(encoder(batch).float().cpu())
     if tokens:
         return torch.cat(embeddings).numpy(), torch.cat(token_maps).numpy()
     return torch.cat(embeddings).numpy()

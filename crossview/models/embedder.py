@@ -110,8 +110,12 @@ class SAIGBranch(nn.Module):
     def forward(self, x: torch.Tensor, return_stem: bool = False):
         """The embedding; with ``return_stem`` also the stem's feature maps (perceptual features, one pass)."""
         tokens, stem = self.encode_tokens(x)
-        e = F.normalize(self.head(tokens), dim=-1)
+        e = self.embed_tokens(tokens)
         return (e, stem) if return_stem else e
+
+    def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The embedding of ``encode_tokens``' tokens: the head, L2-normalised."""
+        return F.normalize(self.head(tokens), dim=-1)
 
     def pooled_features(self, x: torch.Tensor) -> torch.Tensor:
         """Mean of the final tokens, (B, D): a compact feature space for Frechet distances."""

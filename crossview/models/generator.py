@@ -179,7 +179,7 @@ class Generator(nn.Module, PyTorchModelHubMixin, library_name="crossview", tags=
             raise ValueError("own_encoder_size and source_branch both give the generator an encoder: choose one")
         self.encoder = TrainableEncoder(tuple(own_encoder_size), embed_dim) if own_encoder_size else None
         if source_branch:
-            self.encoder = SAIGBranch(**{k: tuple(v) if isinstance(v, list) else v for k, v in source_branch.items()})
+            self.encoder = SAIGBranch(**source_branch)
             if self.encoder.embed_dim != embed_dim:
                 raise ValueError(f"source_branch embeds to {self.encoder.embed_dim} numbers, the generator takes "
                                  f"{embed_dim}")
