@@ -148,6 +148,8 @@ class CrossViewPipeline:
         source_view, target_view = DIRECTIONS[direction]
         source = image_to_tensor(img, self.embedder.image_size(source_view)).unsqueeze(0).to(self.device)
         out = self.generate(source.expand(num_samples, -1, -1, -1), direction, [seed + i for i in range(num_samples)])
+        # Both sides through SAIG-S, even where G embeds the source with its own tuned branch: a cosine means
+        # something only between the two branches of one embedder, trained into one space.
         target_embedding = self.embedder.embed(out.image, target_view)
         similarity = F.cosine_similarity(self.embedder.embed(source, source_view), target_embedding, dim=1)
         return SynthesisOutput(

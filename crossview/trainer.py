@@ -15,6 +15,11 @@ Beyond the paper, ``lambda_patch > 0`` adds a third discriminator: Pix2Pix's Pat
 on the full-size image through the same DiffAug, trained by eq. 6's hinge per patch (no mismatched pairs: it
 sees no embedding), and lambda_patch times its eq. 11 joins G's loss. It judges local realism only (windows,
 walls), where the one-way discriminators judge the whole image and its match with the source.
+
+Also beyond the paper, two switches for what the aerial cannot tell (where a facade's windows lie):
+``rec_pool > 1`` compares the block means of X_r and X_t in eq. 7, and ``perceptual_from_level > 0`` drops eq.
+8's finer feature levels. Per pixel and on every level, both terms score the mean of all the window layouts a
+tile allows, a blurred facade, above any one plausible layout (``python -m train.facade_preference``).
 """
 
 from __future__ import annotations
@@ -42,9 +47,10 @@ from crossview.losses import (
     reconstruction,
 )
 from crossview.models.discriminator import OneWayDiscriminator
-from crossview.models.embedder import SAIG, SAIGBranch
+from crossview.models.embedder import SAIG, ConvStem, SAIGBranch
 from crossview.models.generator import Generator
 from crossview.models.pix2pix import PatchDiscriminator
+from crossview.models.vgg import TAPS as VGG16_TAPS
 from crossview.models.vgg import load_vgg16
 from crossview.presets import get_preset
 
@@ -62,6 +68,7 @@ class GANConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     lambda_rec: float = 50.0
+    rec_pool: int = 1  # eq. 7 between means over rec_pool x rec_pool blocks (1: per pixel, as the paper)
     lambda_perc: float = 50.0
     lambda_id: float = 10.0
     lambda_div: float = 0.1
@@ -70,6 +77,7 @@ class GANConfig:
     diffaug_policy: str = "color+cutout"  # which of DiffAug's augmentations (crossview.augment.DIFFAUG_POLICIES)
     vgg16_weights: str = ""  # a safetensors file or hub repo; empty: the frozen SAIG-S stem features
     perceptual_levels: str = "sum"  # eq. 8 over several feature levels: their sum or their mean
+    perceptual_from_level: int = 0  # eq. 8 over the feature levels from this one on (0: all, as the paper)
     feature_blur: int = 0  # binomial taps (odd, >= 3; 0: none) on every image eq. 8 and 9's networks see
     lambda_patch: float = 0.0  # weight of an unconditional PatchGAN's adversarial term (0: none, as the paper)
     patch_layers: int = 0  # that PatchGAN's strided layers: 1, 2, 3 see 16, 34, 70 px (0: 3, or what fits)
@@ -189,6 +197,8 @@ class GANTrainer:
             raise ValueError(f"direction must be one of {sorted(DIRECTIONS)}, got {cfg.direction!r}")
         check_perceptual_levels(cfg.perceptual_levels)  # here too, not at the first step after minutes of setup
         check_blur_taps(cfg.feature_blur)
+        if cfg.rec_pool < 1:
+            raise ValueError(f"rec_pool must be >= 1, got {cfg.rec_pool}")
         check_diffaug_policy(cfg.diffaug_policy)
         if cfg.lambda_patch < 0:
             raise ValueError(f"lambda_patch must be >= 0, got {cfg.lambda_patch}")
@@ -233,6 +243,10 @@ class GANTrainer:
         else:
             self.features = None  # the stem features come with the identity loss's SAIG pass
             self.perceptual_source = "saig-s stem features (no VGG16 weights given)"
+        n_levels = len(VGG16_TAPS) if self.features is not None else len(ConvStem.STRIDES)
+        if not 0 <= cfg.perceptual_from_level < n_levels:
+            raise ValueError(f"perceptual_from_level must be in [0, {n_levels - 1}] ({n_levels} feature levels "
+                             f"for eq. 8), got {cfg.perceptual_from_level}")
         # The networks the step calls; train/generator.py swaps in DDP wrappers.
         self.g, self.d, self.d_coarse, self.d_patch = self.G, self.D, self.D_coarse, self.D_patch
 
@@ -277,20 +291,21 @@ class GANTrainer:
     def feature_losses(self, target: torch.Tensor, target_coarse: torch.Tensor, out_image: torch.Tensor,
                        out_coarse: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(eq. 8, eq. 9), unweighted: the perceptual loss on VGG16 features, or on the SAIG-S stem features that
-        the identity loss's pass yields anyway when no VGG16 weights are given, and the identity loss on the full
-        and the upsampled coarse image. Gradients reach G through ``out_image`` and ``out_coarse`` only."""
+        the identity loss's pass yields anyway when no VGG16 weights are given (the levels from
+        ``perceptual_from_level`` on), and the identity loss on the full and the upsampled coarse image. Gradients
+        reach G through ``out_image`` and ``out_coarse`` only."""
         branch, full, seen = self.target_branch, self.G.target_size, self._feature_view
         with torch.no_grad():
-            r_t, stem_t = branch(seen(target), return_stem=True)
+            r_t, phi_t = branch(seen(target), return_stem=True)  # eq. 8's phi: the stem, unless VGG16 is given
             r_tc = branch(seen(F.interpolate(target_coarse, size=full, mode="bilinear", align_corners=False)))
-        r_o, stem_o = branch(seen(out_image), return_stem=True)
+        r_o, phi_o = branch(seen(out_image), return_stem=True)
         r_oc = branch(seen(F.interpolate(out_coarse, size=full, mode="bilinear", align_corners=False)))
         if self.features is not None:
             with torch.no_grad():
                 phi_t = self.features(seen(target))
-            perc = perceptual(phi_t, self.features(seen(out_image)), self.cfg.perceptual_levels)
-        else:
-            perc = perceptual(stem_t, stem_o, self.cfg.perceptual_levels)
+            phi_o = self.features(seen(out_image))
+        first = self.cfg.perceptual_from_level
+        perc = perceptual(phi_t[first:], phi_o[first:], self.cfg.perceptual_levels)
         return perc, identity(r_o, r_t, r_oc, r_tc)
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
@@ -352,7 +367,7 @@ class GANTrainer:
             if self.D_patch is not None:
                 adv_patch = g_adversarial(self.D_patch(None, self._augment(out_image)))
                 logs["g_adv_patch"] = adv_patch.item()
-        rec = reconstruction(target, out_image)
+        rec = reconstruction(target, out_image, self.cfg.rec_pool)
         perc, id_loss = self.feature_losses(target, target_coarse, out_image, out_coarse)
         g_loss = adv + w.rec * rec + w.perc * perc + w.id * id_loss
         if self.D_patch is not None:

@@ -86,13 +86,15 @@
 #   blur-a2g      the shipped a2g (commit c93d65e's, copied to runs/a2g-c93d65e) goes on (--init) for 2,093 more
 #                 steps of 16 with --feature-blur FEATURE_BLUR (default 3), to 8,093 in all as the diagnostic that went
 #                 on without the blur (RESULTS.md), and eq. 7's and eq. 8's weights LAMBDA_REC and LAMBDA_PERC (default
-#                 50 and 50), and with LAMBDA_PATCH > 0 (default 0) a third discriminator, an unconditional PatchGAN
+#                 50 and 50), REC_POOL (default 1: eq. 7 per pixel; K: between K x K block means, --rec-pool) and
+#                 PERC_FROM_LEVEL (default 0: eq. 8 over all of SAIG-S's stem levels; L: from level L on,
+#                 --perceptual-from-level), and with LAMBDA_PATCH > 0 (default 0) a third discriminator, an unconditional PatchGAN
 #                 for local realism of that weight (--lambda-patch) with PATCH_LAYERS strided layers (1, 2, 3: patches
 #                 of 16, 34, 70 px; default 0: 70 px), on luma alone with PATCH_LUMA=1, and eq. 10's weight
 #                 LAMBDA_DIV (default 0.1), and with TUNE_EMBEDDER_LR > 0 (default 0) G's own copy of SAIG-S's aerial
 #                 branch trained with it at that learning rate (--tune-embedder-lr), otherwise as longer-a2g, into
-#                 runs/blur<FEATURE_BLUR>[-rec<R>-perc<P>][-patch<LAMBDA_PATCH>][-rf<16|34>][-luma][-div<LAMBDA_DIV>]
-#                 [-tune<TUNE_EMBEDDER_LR>]-a2g[-seed<SEED>]; scored and drawn as longer-a2g. STEPS (default 2093) other
+#                 runs/blur<FEATURE_BLUR>[-rec<R>-perc<P>][-pool<REC_POOL>][-percfrom<L>][-patch<LAMBDA_PATCH>][-rf<16|34>][-luma]
+#                 [-div<LAMBDA_DIV>][-tune<TUNE_EMBEDDER_LR>]-a2g[-seed<SEED>]; scored and drawn as longer-a2g. STEPS (default 2093) other
 #                 than 2093 goes on to that step count into runs/<same>-steps<STEPS>, from a copy of the 2,093-step
 #                 run where there is one (its discriminators and optimizers too). EMA_KIMG then goes on from that
 #                 run (a copy, into runs/<same>-ema<EMA_KIMG>) for EMA_STEPS (default 1000) more steps with a weight
@@ -542,6 +544,10 @@ if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 bl
   BLUR=${FEATURE_BLUR:-3} START=$(c93d65e_a2g)
   REC=${LAMBDA_REC:-50} PERC=${LAMBDA_PERC:-50} WTAG= WNAME=  # eq. 7's and eq. 8's weights; no tag for the defaults
   [[ $REC == 50 && $PERC == 50 ]] || { WTAG=-rec$REC-perc$PERC; WNAME=", lambda_rec $REC, lambda_perc $PERC"; }
+  POOL=${REC_POOL:-1}  # eq. 7 between means over POOL x POOL blocks; no tag for 1 (per pixel)
+  [[ $POOL == 1 ]] || { WTAG=$WTAG-pool$POOL; WNAME="$WNAME, eq. 7 on $POOL-px block means"; }
+  PFROM=${PERC_FROM_LEVEL:-0}  # eq. 8 over SAIG-S's stem levels from this one on; no tag for 0 (all)
+  [[ $PFROM == 0 ]] || { WTAG=$WTAG-percfrom$PFROM; WNAME="$WNAME, eq. 8 from stem level $PFROM"; }
   PATCH=${LAMBDA_PATCH:-0}  # the PatchGAN's weight; no tag without it
   [[ $PATCH == 0 ]] || { WTAG=$WTAG-patch$PATCH; WNAME="$WNAME, PatchGAN weight $PATCH"; }
   PLAYERS=${PATCH_LAYERS:-0}  # its strided layers, 1, 2, 3: 16-, 34-, 70-px patches; no tag for 0 (70 px)
@@ -567,7 +573,8 @@ if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 bl
   fi
   RUN=runs/$NAME
   OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction a2g $SCRATCH --init $START \
-    --feature-blur "$BLUR" --lambda-rec "$REC" --lambda-perc "$PERC" --lambda-patch "$PATCH" --patch-layers "$PLAYERS" \
+    --feature-blur "$BLUR" --lambda-rec "$REC" --rec-pool "$POOL" --lambda-perc "$PERC" \
+    --perceptual-from-level "$PFROM" --lambda-patch "$PATCH" --patch-layers "$PLAYERS" \
     $LUMA --lambda-div "$DIV" --tune-embedder-lr "$TUNE" --max-steps "$STEPS" $EMA --seed "$SEED" --out $RUN \
     >> $RUN.stdout 2>&1
   score_beside_shipped_pix2pix a2g $NAME "ours, $STEPS more steps with feature blur $BLUR$WNAME$SNAME"

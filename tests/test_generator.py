@@ -295,6 +295,50 @@ def test_feature_blur_needs_an_odd_number_of_taps(taps):
         binomial_blur(torch.rand(1, 3, 8, 8), taps)
 
 
+def test_pooled_reconstruction_is_blind_to_detail_within_a_block_but_not_to_its_mean():
+    """--rec-pool 4: moving a dark 2-pixel window within its 4 x 4 block costs nothing; per pixel it does; a
+    changed block mean costs the same either way."""
+    wall = torch.zeros(1, 3, 8, 8)
+    window_left, window_right = wall.clone(), wall.clone()
+    window_left[..., 1:3, 0:2] = -1  # both windows inside the top-left 4 x 4 block
+    window_right[..., 1:3, 2:4] = -1
+    assert reconstruction(window_left, window_right) == pytest.approx(8 / 64)
+    assert reconstruction(window_left, window_right, pool=4) == pytest.approx(0.0)
+    brighter = wall + 0.5
+    assert reconstruction(wall, brighter, pool=4) == pytest.approx(reconstruction(wall, brighter)) == 0.5
+    with pytest.raises(ValueError, match="pool"):
+        reconstruction(wall, wall, pool=0)
+
+
+def test_rec_pool_reaches_the_step_and_is_checked():
+    """The step's L1 is eq. 7 between block means with --rec-pool; a block size under 1 fails at construction."""
+    source, target = torch.rand(3, 3, 32, 32) * 2 - 1, torch.rand(3, 3, 16, 64) * 2 - 1
+    l1 = {}
+    for pool in (1, 4):
+        trainer = tiny_trainer("a2g", rec_pool=pool)
+        torch.manual_seed(1)
+        l1[pool] = trainer.train_step(source, target, step=1)["l1"]
+    assert l1[4] < l1[1]  # block means of noise differ less than its pixels
+    with pytest.raises(ValueError, match="rec_pool"):
+        tiny_trainer("a2g", rec_pool=0)
+
+
+def test_perceptual_from_level_drops_the_finer_levels_from_eq_8_alone():
+    torch.manual_seed(0)
+    target, out = torch.rand(2, 3, 16, 64) * 2 - 1, torch.rand(2, 3, 16, 64) * 2 - 1
+    every, deep = tiny_trainer("a2g"), tiny_trainer("a2g", perceptual_from_level=3)
+    coarse = [F.interpolate(x, size=every.G.coarse_size, mode="area") for x in (target, out)]
+    stems = [every.target_branch.stem_features(x) for x in (target, out)]
+    per_level = [perceptual([t], [o]) for t, o in zip(*stems, strict=True)]
+    perc_every, id_every = every.feature_losses(target, coarse[0], out, coarse[1])
+    perc_deep, id_deep = deep.feature_losses(target, coarse[0], out, coarse[1])
+    assert perc_every.item() == pytest.approx(sum(per_level).item(), rel=1e-5)
+    assert perc_deep.item() == pytest.approx(sum(per_level[3:]).item(), rel=1e-5)
+    assert id_deep.item() == pytest.approx(id_every.item(), rel=1e-6)  # eq. 9 is unchanged
+    with pytest.raises(ValueError, match="perceptual_from_level"):
+        tiny_trainer("a2g", perceptual_from_level=len(ConvStem.STRIDES))
+
+
 def test_high_frequency_share_tells_a_grid_from_a_smooth_image():
     cols = torch.arange(32.0)
     wave = torch.sin(2 * math.pi * cols / 16).expand(1, 3, 32, 32)  # one cycle per 16 px, periodic in 32

@@ -260,6 +260,9 @@ HELPS = RUN_HELPS | {
     "lr_g": "generator Adam learning rate", "lr_d": "discriminator Adam learning rate",
     "beta1": "Adam beta1", "beta2": "Adam beta2",
     "lambda_rec": "weight of the L1 reconstruction loss (eq. 7)",
+    "rec_pool": "beyond the paper: eq. 7 between the images' means over blocks of this many pixels square, blind "
+                "to where detail finer than a block (a window) lies within it (1: per pixel, as the paper and "
+                "the shipped models)",
     "lambda_perc": "weight of the perceptual loss (eq. 8)",
     "lambda_id": "weight of the identity loss (eq. 9)",
     "lambda_div": "weight of the diversity loss (eq. 10): 0.1 for CVUSA/CVACT, 1 for VIGOR-GEN",
@@ -271,6 +274,9 @@ HELPS = RUN_HELPS | {
                      "empty uses the frozen SAIG-S stem features",
     "perceptual_levels": "eq. 8 over the feature levels: 'sum' (the shipped models) or 'mean' (lambda_perc "
                          "then weights one level's worth)",
+    "perceptual_from_level": "beyond the paper: eq. 8 over the feature levels from this one on, dropping the "
+                             "finer ones (0: all, as the paper and the shipped models; SAIG-S's stem has 6, at "
+                             "strides 2, 4, 4, 8, 8, 16)",
     "feature_blur": "binomial low-pass of this many taps (odd, >= 3; 0: none, as the shipped models) on every "
                     "image the perceptual and identity losses (eq. 8, 9) embed: their gradient then has no "
                     "power at 2-pixel periods, where it drew a fine colour grid (RESULTS.md)",

@@ -35,7 +35,8 @@ from crossview.trainer import DIRECTIONS, GANConfig, GANTrainer
 from train.generator import HELPS
 
 # The run's GANConfig fields that the gradients depend on.
-RUN_OPTIONS = ("feature_blur", "lambda_rec", "lambda_perc", "lambda_id", "lambda_patch")
+RUN_OPTIONS = ("feature_blur", "lambda_rec", "rec_pool", "lambda_perc", "perceptual_from_level", "lambda_id",
+               "lambda_patch")
 
 
 def high_frequency_share(x: torch.Tensor, cutoff: float = 0.25) -> float:
@@ -62,7 +63,7 @@ def loss_gradients(trainer: GANTrainer, source: torch.Tensor, target: torch.Tens
     target_coarse = F.interpolate(target, size=generator.coarse_size, mode="area")  # X'_t, as the step makes it
     x = out.image.clone().requires_grad_(True)
     perc, id_loss = trainer.feature_losses(target, target_coarse, x, out.coarse)
-    terms = {"l1": weights.rec * reconstruction(target, x), "perceptual": weights.perc * perc,
+    terms = {"l1": weights.rec * reconstruction(target, x, trainer.cfg.rec_pool), "perceptual": weights.perc * perc,
              "identity": weights.id * id_loss}
     if adversarial:
         terms["adversarial"] = g_adversarial(trainer.D(x, embedding))
