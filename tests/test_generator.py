@@ -273,18 +273,23 @@ def test_binomial_blur_keeps_constants_and_removes_a_2_pixel_checkerboard(taps):
 
 
 def test_feature_blur_hides_a_checkerboard_from_the_feature_losses():
-    """With --feature-blur 5, a 2-pixel checkerboard added to X_t changes neither eq. 8 nor eq. 9; without, it does."""
+    """With --feature-blur 5, a 2-pixel checkerboard added to X_t changes neither eq. 8 nor the SAIG-S embedding
+    that eq. 9 compares; without, it changes both. (Eq. 9 itself is about 1e-6 for the random tiny SAIG-S, whose
+    embeddings hardly depend on the image, so its logged value would compare float noise.)"""
     torch.manual_seed(0)
     source, target = torch.rand(3, 3, 32, 32) * 2 - 1, torch.rand(3, 3, 16, 64) * 1.6 - 0.8
     gridded = target + 0.2 * checkerboard(16, 64)
     for taps in (0, 5):
-        logs = []
+        perc, embedding = [], []
         for tgt in (target, gridded):
             trainer = tiny_trainer("a2g", feature_blur=taps)
             torch.manual_seed(1)
-            logs.append(trainer.train_step(source, tgt, step=1))
-        same = [logs[0][k] == pytest.approx(logs[1][k], rel=1e-4) for k in ("perceptual", "identity")]
-        assert same == ([True, True] if taps else [False, False])
+            perc.append(trainer.train_step(source, tgt, step=1)["perceptual"])
+            embedding.append(trainer.target_branch(binomial_blur(tgt, taps)))
+        same_perc = perc[0] == pytest.approx(perc[1], rel=1e-5)
+        embedding_change = (embedding[0] - embedding[1]).abs().max().item()
+        assert (same_perc, embedding_change < 1e-6) == ((True, True) if taps else (False, False))
+        assert taps or embedding_change > 1e-5
 
 
 @pytest.mark.parametrize("taps", [2, 4, -1])
