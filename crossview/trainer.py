@@ -214,7 +214,7 @@ class GANTrainer:
         embed_dim = saig.embed_dim
         if generator is None:
             generator = build_generator(cfg, embed_dim, saig.branch_config(self.source_view))
-            if cfg.tune_embedder_lr > 0:  # the tuned copy starts as SAIG-S's source branch
+            if isinstance(generator.encoder, SAIGBranch):  # the tuned copy (tune_embedder_lr) starts as SAIG-S's
                 generator.encoder.load_state_dict(saig.branch(self.source_view).state_dict())
         target_size = saig.image_size(self.target_view)
         if tuple(generator.target_size) != target_size:
