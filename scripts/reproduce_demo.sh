@@ -166,12 +166,12 @@ steps_done() {  # RUN_DIR: the step of the run's latest checkpoint
   python -c "import json, sys; print(json.load(open(sys.argv[1] + '/checkpoints/latest.json'))['step'])" "$1"
 }
 checkpoint_from_git() {  # COMMIT MODEL DEST: assets/checkpoints/MODEL as COMMIT had it, into the folder DEST
-  local f; mkdir -p "$3"
-  for f in config.json model.safetensors; do git show "$1:assets/checkpoints/$2/$f" > "$3/$f"; done
+  [[ ! -d $3 ]] || return 0  # a commit's files never change: one copy serves every later stage
+  local f; rm -rf "$3.partial"; mkdir -p "$3.partial"  # renamed when complete: a cut-off copy is never taken
+  for f in config.json model.safetensors; do git show "$1:assets/checkpoints/$2/$f" > "$3.partial/$f" || return 1; done
+  mv "$3.partial" "$3"
 }
-leg4_evaluator() {  # Table 4's SAIG-D, as shipped at commit 219cd95 (see RESULTS.md, Metrics)
-  [[ -d runs/saig-d-leg4 ]] || checkpoint_from_git 219cd95 saig-d runs/saig-d-leg4
-}
+leg4_evaluator() { checkpoint_from_git 219cd95 saig-d runs/saig-d-leg4; }  # Table 4's SAIG-D (RESULTS.md, Metrics)
 render_train_set() {  # data/synthcity, the GPU loans' training set
   python -m crossview.data.synthcity --out data/synthcity --num 12000 --seed 0 --train-frac 0.95 --val-frac 0.05 \
     --workers "$RENDER_WORKERS" --quiet
@@ -522,7 +522,7 @@ fi
 if [[ $STAGE == longer-a2g ]]; then  # the shipped a2g goes on to the CPU cost of the shipped Pix2Pix a2g's steps
   ship_seed0_only
   RUN=runs/longer-a2g$STAG START=runs/longer-a2g-start
-  [[ -d $START ]] || checkpoint_from_git 7109947 demo/a2g $START  # the a2g shipped before this stage shipped its own
+  checkpoint_from_git 7109947 demo/a2g $START  # the a2g shipped before this stage shipped its own
   # Pix2Pix a2g's 18,426 steps / 3.07 (ours' step cost over Pix2Pix's on one thread) = 6,002 of ours; 3,907 were
   # done; the 2,093 more (6,000 in all) came from a slip in that sum and are what the shipped a2g was trained for
   OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction a2g $SCRATCH --init $START \
@@ -535,8 +535,7 @@ if [[ $STAGE == longer-a2g ]]; then  # the shipped a2g goes on to the CPU cost o
 fi
 
 c93d65e_a2g() {  # the a2g shipped when blur-a2g and overfit-a2g were written, into runs/a2g-c93d65e; prints that
-  [[ -d runs/a2g-c93d65e ]] || checkpoint_from_git c93d65e demo/a2g runs/a2g-c93d65e
-  echo runs/a2g-c93d65e
+  checkpoint_from_git c93d65e demo/a2g runs/a2g-c93d65e && echo runs/a2g-c93d65e
 }
 
 if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 blind to the band of the windows

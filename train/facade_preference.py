@@ -46,7 +46,8 @@ def to_model_range(image: np.ndarray) -> torch.Tensor:
 
 def scene_losses(trainer: GANTrainer, real: torch.Tensor, candidate: torch.Tensor, pools: list[int]) -> dict:
     """{term: loss} of one candidate panorama against the real one, each weighted as ``trainer`` trains, and
-    eq. 8's share of each SAIG-S stem level (``perceptual level i``; they add up to ``perceptual``)."""
+    eq. 8's share of each SAIG-S stem level (``perceptual level i``; they add up to ``perceptual`` for a trainer
+    with the defaults of eq. 8: no VGG16, levels summed, all of them)."""
     w, blur = trainer.cfg.weights, trainer.cfg.feature_blur
     coarse = F.interpolate(candidate, size=trainer.G.coarse_size, mode="area")  # X'_r as the truth's X'_t
     real_coarse = F.interpolate(real, size=trainer.G.coarse_size, mode="area")
@@ -56,10 +57,8 @@ def scene_losses(trainer: GANTrainer, real: torch.Tensor, candidate: torch.Tenso
     losses = {"l1": w.rec * reconstruction(real, candidate).item()}
     losses |= {f"l1 pooled {k}": w.rec * reconstruction(real, candidate, pool=k).item() for k in pools}
     losses |= {"perceptual": w.perc * perc.item(), "identity": w.id * id_loss.item()}
-    if trainer.features is None and trainer.cfg.perceptual_levels == "sum":  # eq. 8 on these very levels
-        losses |= {f"perceptual level {i}": w.perc * perceptual([t], [o]).item()
-                   for i, (t, o) in enumerate(zip(*levels, strict=True))}
-    return losses
+    return losses | {f"perceptual level {i}": w.perc * perceptual([t], [o]).item()  # eq. 8's default sum
+                     for i, (t, o) in enumerate(zip(*levels, strict=True))}
 
 
 def summarize(redraw: list[dict], blurred: list[dict]) -> dict:
