@@ -57,12 +57,17 @@ def g_adversarial(fake: torch.Tensor) -> torch.Tensor:
     return -fake.mean()
 
 
+def check_rec_pool(pool: int, name: str = "rec_pool") -> None:
+    """Eq. 7's block size: 1 (per pixel) or more; ``name`` is the setting's."""
+    if pool < 1:
+        raise ValueError(f"{name} must be >= 1, got {pool}")
+
+
 def reconstruction(target: torch.Tensor, output: torch.Tensor, pool: int = 1) -> torch.Tensor:
     """Eq. 7: mean absolute error between X_t and X_r. With ``pool`` > 1 (beyond the paper) between their means
     over pool x pool blocks instead: blind to where detail finer than a block lies within it (a window's
     phase), still exact about each block's mean colour."""
-    if pool < 1:
-        raise ValueError(f"pool must be >= 1, got {pool}")
+    check_rec_pool(pool, "pool")
     if pool > 1:
         target, output = (F.avg_pool2d(x, pool, ceil_mode=True) for x in (target, output))
     return (target - output).abs().mean()

@@ -39,6 +39,7 @@ from crossview.losses import (
     binomial_blur,
     check_blur_taps,
     check_perceptual_levels,
+    check_rec_pool,
     d_hinge,
     diversity,
     g_adversarial,
@@ -197,8 +198,7 @@ class GANTrainer:
             raise ValueError(f"direction must be one of {sorted(DIRECTIONS)}, got {cfg.direction!r}")
         check_perceptual_levels(cfg.perceptual_levels)  # here too, not at the first step after minutes of setup
         check_blur_taps(cfg.feature_blur)
-        if cfg.rec_pool < 1:
-            raise ValueError(f"rec_pool must be >= 1, got {cfg.rec_pool}")
+        check_rec_pool(cfg.rec_pool)
         check_diffaug_policy(cfg.diffaug_policy)
         if cfg.lambda_patch < 0:
             raise ValueError(f"lambda_patch must be >= 0, got {cfg.lambda_patch}")

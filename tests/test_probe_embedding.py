@@ -106,8 +106,8 @@ def test_the_probe_embeds_with_what_a2g_sees(synthcity_dir):
     with torch.no_grad():
         frozen, own = saig.embed(images, "aerial").numpy(), tuned.encoder(images).numpy()
     plain = build_generator(GANConfig(preset="tiny"), saig.embed_dim)
-    assert np.allclose(embed_aerials(CrossViewPipeline(saig, {"a2g": plain}), paths), frozen, atol=1e-5)
-    assert np.allclose(embed_aerials(CrossViewPipeline(saig, {"a2g": tuned}), paths), own, atol=1e-5)
+    assert np.allclose(embed_aerials(CrossViewPipeline(saig, {"a2g": plain}), paths)["embedding"], frozen, atol=1e-5)
+    assert np.allclose(embed_aerials(CrossViewPipeline(saig, {"a2g": tuned}), paths)["embedding"], own, atol=1e-5)
     assert not np.allclose(own, frozen, atol=1e-3)
 
 

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from crossview.checkpoint import CheckpointError, load_model, write_json_atomic
 from crossview.data.pairs import read_split_csv
-from crossview.losses import binomial_blur, perceptual, reconstruction
+from crossview.losses import binomial_blur, check_rec_pool, perceptual, reconstruction
 from crossview.models.embedder import SAIG
 from crossview.trainer import GANConfig, GANTrainer
 from train.error_by_class import redraws_of
@@ -107,8 +107,11 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.redraws < 2:
         p.error("--redraws must be >= 2")
-    if any(k < 1 for k in args.pools):
-        p.error("--pools must be >= 1")
+    try:
+        for k in args.pools:
+            check_rec_pool(k, "--pools")
+    except ValueError as e:
+        p.error(str(e))
     data = Path(args.data)
     if not (data / "meta.json").is_file():
         p.error(f"{data}/meta.json not found: give a SynthCity folder")

@@ -116,29 +116,27 @@ def pooled_r2(y: np.ndarray, prediction: np.ndarray) -> float:
 
 @torch.no_grad()
 def embed_aerials(pipeline: CrossViewPipeline, paths: list[Path], tokens: bool = False,
-                  batch_size: int = 64) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """The embedding a2g's generator sees: its own encoder's where it has one (``--tune-embedder-lr``, or the
-    'w/o embedder' ablation), otherwise the frozen SAIG-S aerial branch's. With ``tokens``, also that SAIG
-    branch's tokens before its head, flattened (N, tokens x width)."""
+                  batch_size: int = 64) -> dict[str, np.ndarray]:
+    """{"embedding": the embedding a2g's generator sees}: its own encoder's where it has one
+    (``--tune-embedder-lr``, or the 'w/o embedder' ablation), otherwise the frozen SAIG-S aerial branch's. With
+    ``tokens``, also {"tokens": that SAIG branch's tokens before its head, flattened (N, tokens x width)}."""
     generator = pipeline.generators.get("a2g")
     encoder = generator.encoder if generator is not None and generator.encoder is not None else \
         pipeline.embedder.branch("aerial")
     if tokens and not hasattr(encoder, "encode_tokens"):
         raise ValueError("the a2g generator's own encoder has no tokens (the 'w/o embedder' ablation's)")
     size = pipeline.embedder.image_size("aerial")
-    embeddings, token_maps = [], []
+    out = {"embedding": [], "tokens": []} if tokens else {"embedding": []}
     for start in tqdm(range(0, len(paths), batch_size), desc="embedding", leave=False):
         batch = torch.stack([image_to_tensor(read_rgb(p), size) for p in paths[start:start + batch_size]])
         batch = batch.to(pipeline.device)
         if tokens:  # one pass for both
             token_map = encoder.encode_tokens(batch)[0]
-            embeddings.append(encoder.embed_tokens(token_map).float().cpu())
-            token_maps.append(token_map.flatten(1).float().cpu())
+            out["embedding"].append(encoder.embed_tokens(token_map))
+            out["tokens"].append(token_map.flatten(1))
         else:
-            embeddings.append(encoder(batch).float().cpu())
-    if tokens:
-        return torch.cat(embeddings).numpy(), torch.cat(token_maps).numpy()
-    return torch.cat(embeddings).numpy()
+            out["embedding"].append(encoder(batch))
+    return {name: torch.cat(parts).float().cpu().numpy() for name, parts in out.items()}
 
 
 def load_set(root: Path, split: str, limit: int | None):
@@ -181,9 +179,8 @@ def main(argv: list[str] | None = None) -> None:
         p.error(f"--fit has {len(sets['fit'][0])} pairs; the probes need at least {MIN_FIT_PAIRS}")
     pipeline = CrossViewPipeline.from_pretrained(args.model, device=args.device)
     for name, (paths, aerial_labels, ground_labels, meta) in sets.items():
-        embedded = embed_aerials(pipeline, paths, tokens=args.tokens)
         sets[name] = {
-            **({"embedding": embedded[0], "tokens": embedded[1]} if args.tokens else {"embedding": embedded}),
+            **embed_aerials(pipeline, paths, tokens=args.tokens),
             "aerial layout": aerial_polar_layout(aerial_labels, args.sectors, args.rings,
                                                  meta["aerial_meters_per_pixel"], meta["azimuth_at_column_0_deg"]),
             "targets": panorama_layout(ground_labels, args.sectors),
