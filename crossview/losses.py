@@ -63,14 +63,16 @@ def check_rec_pool(pool: int, name: str = "rec_pool") -> None:
         raise ValueError(f"{name} must be >= 1, got {pool}")
 
 
-def reconstruction(target: torch.Tensor, output: torch.Tensor, pool: int = 1) -> torch.Tensor:
+def reconstruction(target: torch.Tensor, output: torch.Tensor, pool: int = 1, per_pair: bool = False
+                   ) -> torch.Tensor:
     """Eq. 7: mean absolute error between X_t and X_r. With ``pool`` > 1 (beyond the paper) between their means
     over pool x pool blocks instead: blind to where detail finer than a block lies within it (a window's
-    phase), still exact about each block's mean colour."""
+    phase), still exact about each block's mean colour. ``per_pair``: one error per image, shape (N,)."""
     check_rec_pool(pool, "pool")
     if pool > 1:
         target, output = (F.avg_pool2d(x, pool, ceil_mode=True) for x in (target, output))
-    return (target - output).abs().mean()
+    error = (target - output).abs()
+    return error.flatten(1).mean(1) if per_pair else error.mean()
 
 
 def identity(r_out: torch.Tensor, r_target: torch.Tensor, r_out_coarse: torch.Tensor,

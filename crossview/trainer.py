@@ -20,6 +20,9 @@ Also beyond the paper, two switches for what the aerial cannot tell (where a fac
 ``rec_pool > 1`` compares the block means of X_r and X_t in eq. 7, and ``perceptual_from_level > 0`` drops eq.
 8's finer feature levels. Per pixel and on every level, both terms score the mean of all the window layouts a
 tile allows, a blurred facade, above any one plausible layout (``python -m train.facade_preference``).
+``best_of > 1`` (best-of-many samples) addresses all that the source does not show at once, wall colours too:
+G draws k noises per pair and the step trains the output nearest X_t by eq. 7, so a G whose noise spans the
+plausible facades is scored by the best of k of them, not by the average that a blur would match.
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ class GANConfig:
     lambda_id: float = 10.0
     lambda_div: float = 0.1
     div_every: int = 4
+    best_of: int = 1  # k noise draws per pair; the step trains the output nearest X_t by eq. 7 (1: one, as the paper)
     diffaug: bool = True
     diffaug_policy: str = "color+cutout"  # which of DiffAug's augmentations (crossview.augment.DIFFAUG_POLICIES)
     vgg16_weights: str = ""  # a safetensors file or hub repo; empty: the frozen SAIG-S stem features
@@ -199,6 +203,8 @@ class GANTrainer:
         check_perceptual_levels(cfg.perceptual_levels)  # here too, not at the first step after minutes of setup
         check_blur_taps(cfg.feature_blur)
         check_rec_pool(cfg.rec_pool)
+        if cfg.best_of < 1:
+            raise ValueError(f"best_of must be >= 1, got {cfg.best_of}")
         check_diffaug_policy(cfg.diffaug_policy)
         if cfg.lambda_patch < 0:
             raise ValueError(f"lambda_patch must be >= 0, got {cfg.lambda_patch}")
@@ -308,6 +314,24 @@ class GANTrainer:
         perc = perceptual(phi_t[first:], phi_o[first:], self.cfg.perceptual_levels)
         return perc, identity(r_o, r_t, r_oc, r_tc)
 
+    @torch.no_grad()
+    def best_noise(self, e: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
+        """(z, z_local) for ``best_of`` k > 1 (beyond the paper; Bhattacharyya et al. 2018, best-of-many
+        samples): k draws per pair, and for each pair the draw whose output is nearest X_t by eq. 7, as the step
+        scores it. Also the spread: the mean over pairs of the k errors' mean minus their least, 0 for a G that
+        ignores its noise (then the choice is no choice). Extra forward passes, without gradients; G in eval
+        mode, so that they do not step its spectral norms' power iterations."""
+        k, n = self.cfg.best_of, e.shape[0]
+        z, z_local = self.G.sample_noise(k * n, device=self.device)  # draw i of pair j is row i * n + j
+        self.G.eval()
+        rows = [slice(i * n, (i + 1) * n) for i in range(k)]  # a batch at a time: faster on a CPU than one k-fold
+        images = torch.cat([self.G(e, z[r], z_local[r]).image for r in rows])
+        self.G.train()
+        error = reconstruction(target.repeat(k, 1, 1, 1), images, self.cfg.rec_pool, per_pair=True).view(k, n)
+        least, pick = error.min(0)
+        rows = pick * n + torch.arange(n, device=self.device)
+        return z[rows], z_local[rows], (error.mean(0) - least).mean().item()
+
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, self.cfg.diffaug_policy) if self.cfg.diffaug else x
 
@@ -326,7 +350,11 @@ class GANTrainer:
             raise ValueError("a batch needs at least 2 pairs (mismatched pairs are drawn within the batch)")
         target_coarse = F.interpolate(target, size=self.G.coarse_size, mode="area")  # X'_t
         e = self.source_embedding(source)
-        z, z_local = self.G.sample_noise(n, device=self.device)
+        logs = {}
+        if self.cfg.best_of > 1:
+            z, z_local, logs["best_of_spread"] = self.best_noise(e, target)
+        else:
+            z, z_local = self.G.sample_noise(n, device=self.device)
 
         # ---- G's output, once for both updates (as DF-GAN): the D step sees it detached, the G step
         # backpropagates through it. D's update in between does not change G, so a second G pass would
@@ -344,7 +372,7 @@ class GANTrainer:
         # ---- discriminator (eq. 6) ----
         real_s, fake_s, mis_s = self._d_scores(self.d, target, out_image.detach(), e.detach())
         d_loss = d_hinge(real_s, fake_s, mis_s)
-        logs = {"d_real": real_s.mean().item(), "d_fake": fake_s.mean().item(), "d_mismatch": mis_s.mean().item()}
+        logs |= {"d_real": real_s.mean().item(), "d_fake": fake_s.mean().item(), "d_mismatch": mis_s.mean().item()}
         if self.d_coarse is not None:
             d_loss = d_loss + d_hinge(*self._d_scores(self.d_coarse, target_coarse, out_coarse.detach(), e.detach()))
         if self.d_patch is not None:  # real and fake in separate calls: its BatchNorm must not see them mixed

@@ -92,9 +92,11 @@
 #                 for local realism of that weight (--lambda-patch) with PATCH_LAYERS strided layers (1, 2, 3: patches
 #                 of 16, 34, 70 px; default 0: 70 px), on luma alone with PATCH_LUMA=1, and eq. 10's weight
 #                 LAMBDA_DIV (default 0.1), and with TUNE_EMBEDDER_LR > 0 (default 0) G's own copy of SAIG-S's aerial
-#                 branch trained with it at that learning rate (--tune-embedder-lr), otherwise as longer-a2g, into
+#                 branch trained with it at that learning rate (--tune-embedder-lr), and with BEST_OF > 1 (default 1)
+#                 that many noise draws per pair, the step training the one nearest the truth (--best-of), otherwise
+#                 as longer-a2g, into
 #                 runs/blur<FEATURE_BLUR>[-rec<R>-perc<P>][-pool<REC_POOL>][-percfrom<L>][-patch<LAMBDA_PATCH>][-rf<16|34>][-luma]
-#                 [-div<LAMBDA_DIV>][-tune<TUNE_EMBEDDER_LR>]-a2g[-seed<SEED>]; scored and drawn as longer-a2g. STEPS (default 2093) other
+#                 [-div<LAMBDA_DIV>][-tune<TUNE_EMBEDDER_LR>][-best<BEST_OF>]-a2g[-seed<SEED>]; scored and drawn as longer-a2g. STEPS (default 2093) other
 #                 than 2093 goes on to that step count into runs/<same>-steps<STEPS>, from a copy of the 2,093-step
 #                 run where there is one (its discriminators and optimizers too). EMA_KIMG then goes on from that
 #                 run (a copy, into runs/<same>-ema<EMA_KIMG>) for EMA_STEPS (default 1000) more steps with a weight
@@ -558,6 +560,8 @@ if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 bl
   [[ $DIV == 0.1 ]] || { WTAG=$WTAG-div$DIV; WNAME="$WNAME, lambda_div $DIV"; }
   TUNE=${TUNE_EMBEDDER_LR:-0}  # G's own copy of SAIG-S's aerial branch, trained at this rate; no tag for 0 (frozen)
   [[ $TUNE == 0 ]] || { WTAG=$WTAG-tune$TUNE; WNAME="$WNAME, SAIG-S's aerial branch tuned at lr $TUNE"; }
+  BEST=${BEST_OF:-1}  # noise draws per pair, the step training the nearest (--best-of); no tag for 1
+  [[ $BEST == 1 ]] || { WTAG=$WTAG-best$BEST; WNAME="$WNAME, best of $BEST noise draws"; }
   NAME=blur$BLUR$WTAG-a2g$STAG STEPS=${STEPS:-2093}
   go_on_as() {  # NEW: the run NAME goes on as runs/NEW, from a copy of its folder (NAME kept as it is)
     [[ -d runs/$1 || ! -d runs/$NAME ]] || cp -r runs/$NAME runs/$1
@@ -574,7 +578,7 @@ if [[ $STAGE == blur-a2g ]]; then  # the shipped a2g goes on with eq. 8 and 9 bl
   OMP_NUM_THREADS=${THREADS:-2} python -m train.generator --direction a2g $SCRATCH --init $START \
     --feature-blur "$BLUR" --lambda-rec "$REC" --rec-pool "$POOL" --lambda-perc "$PERC" \
     --perceptual-from-level "$PFROM" --lambda-patch "$PATCH" --patch-layers "$PLAYERS" \
-    $LUMA --lambda-div "$DIV" --tune-embedder-lr "$TUNE" --max-steps "$STEPS" $EMA --seed "$SEED" --out $RUN \
+    $LUMA --lambda-div "$DIV" --tune-embedder-lr "$TUNE" --best-of "$BEST" --max-steps "$STEPS" $EMA --seed "$SEED" --out $RUN \
     >> $RUN.stdout 2>&1
   score_beside_shipped_pix2pix a2g $NAME "ours, $STEPS more steps with feature blur $BLUR$WNAME$SNAME"
   [[ -z $EMA ]] || score_beside_shipped_pix2pix a2g $NAME "ours, $STEPS more steps with feature blur \

@@ -8,7 +8,7 @@ import torch
 from crossview.checkpoint import save_model
 from crossview.models.embedder import SAIG
 from crossview.trainer import GANConfig, GANTrainer
-from train.facade_preference import main, scene_losses, summarize
+from train.facade_preference import best_of, main, scene_losses, summarize
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +39,17 @@ def test_summarize_gives_the_gap_and_the_share_where_the_redraw_scores_higher():
     assert out["share where the redraw scores higher"] == pytest.approx(2 / 3)
 
 
+def test_best_of_takes_the_first_k_candidates_best_by_the_named_term():
+    candidates = [{"l1": 3.0, "total": 1.0}, {"l1": 2.0, "total": 5.0}, {"l1": 1.0, "total": 4.0}]
+    assert best_of(candidates, 2, "l1") is candidates[1]  # the third, better still, is not among the first 2
+    assert best_of(candidates, 3, "l1") is candidates[2]
+    assert best_of(candidates, 3, "total") is candidates[0]
+
+
 def test_cli_scores_each_feature_blur_on_the_same_redraws(synthcity_dir, demo_saig, tmp_path, capsys):
     out = tmp_path / "preference.json"
     main(["--data", str(synthcity_dir), "--split", "train", "--limit", "2", "--redraws", "2", "--mean-colours",
-          "--pools", "4", "--feature-blur", "0", "3", "--saig-s", str(demo_saig), "--out", str(out)])
+          "--pools", "4", "--feature-blur", "0", "3", "--best-of", "2", "--saig-s", str(demo_saig), "--out", str(out)])
     result = json.loads(out.read_text())
     assert result == json.loads(capsys.readouterr().out)
     assert (result["scenes"], result["redraws"], result["mean_colours"]) == (2, 2, True)
@@ -53,6 +60,13 @@ def test_cli_scores_each_feature_blur_on_the_same_redraws(synthcity_dir, demo_sa
         assert {"l1", "l1 pooled 4", "perceptual", "identity"} <= set(terms)
         for term in terms.values():
             assert term["gap"] == pytest.approx(term["redraw"] - term["mean of redraws"])
+    best = result["best of k by feature blur"]
+    assert set(best) == {"0", "3"} and set(best["3"]) == {"best of 2 by l1", "best of 2 by total"}
+    for taps, by_label in best.items():  # the best of 2 is never worse, by its own term, than the first redraw
+        assert by_label["best of 2 by l1"]["l1"]["redraw"] <= by_blur[taps]["l1"]["redraw"] + 1e-9
+        total = "l1 + perceptual + identity"
+        assert by_label["best of 2 by total"][total]["redraw"] <= by_blur[taps][total]["redraw"] + 1e-9
+        assert by_label["best of 2 by l1"]["l1"]["mean of redraws"] == by_blur[taps]["l1"]["mean of redraws"]
 
 
 def test_cli_names_a_folder_without_meta(tmp_path, capsys):

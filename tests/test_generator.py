@@ -328,6 +328,33 @@ def test_rec_pool_reaches_the_step_and_is_checked():
         tiny_trainer("a2g", rec_pool=0)
 
 
+def test_best_noise_picks_for_each_pair_the_draw_nearest_the_truth():
+    """--best-of k: of the k noise draws per pair, best_noise returns the one whose output has the least eq. 7
+    error against that pair's truth (checked against the errors of all k draws, recomputed here), and the
+    spread of those errors; G is back in training mode afterwards."""
+    trainer = tiny_trainer("a2g", best_of=3)
+    source, target = torch.rand(4, 3, 32, 32) * 2 - 1, torch.rand(4, 3, 16, 64) * 2 - 1
+    e = trainer.source_embedding(source)
+    torch.manual_seed(5)
+    z, z_local, spread = trainer.best_noise(e, target)
+    assert trainer.G.training
+    torch.manual_seed(5)
+    z_all, local_all = trainer.G.sample_noise(3 * 4)
+    trainer.G.eval()
+    with torch.no_grad():
+        errors = torch.stack([reconstruction(target, trainer.G(e, z_all[i * 4:(i + 1) * 4],
+                                                                 local_all[i * 4:(i + 1) * 4]).image, per_pair=True)
+                              for i in range(3)])  # (draw, pair)
+        chosen = reconstruction(target, trainer.G(e, z, z_local).image, per_pair=True)
+    trainer.G.train()
+    assert torch.allclose(chosen, errors.min(0).values, atol=1e-6)
+    assert spread == pytest.approx((errors.mean(0) - errors.min(0).values).mean().item(), abs=1e-6) and spread > 0
+    logs = trainer.train_step(source, target, step=1)
+    assert logs["best_of_spread"] > 0 and math.isfinite(logs["g_loss"])
+    with pytest.raises(ValueError, match="best_of"):
+        tiny_trainer("a2g", best_of=0)
+
+
 def test_perceptual_from_level_drops_the_finer_levels_from_eq_8_alone():
     torch.manual_seed(0)
     target, out = torch.rand(2, 3, 16, 64) * 2 - 1, torch.rand(2, 3, 16, 64) * 2 - 1

@@ -15,6 +15,11 @@ A term that scores the redraw higher than the mean pulls G towards the blur; its
 own loss, says how hard. Printed as JSON, per feature blur and term: the mean of both losses over the scenes,
 their gap, the gap relative to the mean's loss, and the share of scenes where the redraw scores higher.
 
+``--best-of k`` asks the same of a best-of-k loss (the trainer's ``--best-of``): G draws k outputs and the
+terms score only the one that matches the truth best, so a sampler is scored by its best of k redraws, and the
+blur, the same image under every noise, by itself. It is scored with the best of the first k redraws by L1
+(what the trainer selects by) and by the sum of the three terms.
+
     python -m train.facade_preference --data data/synthcity-test --limit 100 --redraws 8 --mean-colours \\
         --feature-blur 0 3 5
 """
@@ -57,6 +62,7 @@ def scene_losses(trainer: GANTrainer, real: torch.Tensor, candidate: torch.Tenso
     losses = {"l1": w.rec * reconstruction(real, candidate).item()}
     losses |= {f"l1 pooled {k}": w.rec * reconstruction(real, candidate, pool=k).item() for k in pools}
     losses |= {"perceptual": w.perc * perc.item(), "identity": w.id * id_loss.item()}
+    losses["l1 + perceptual + identity"] = losses["l1"] + losses["perceptual"] + losses["identity"]
     return losses | {f"perceptual level {i}": w.perc * perceptual([t], [o]).item()  # eq. 8's default sum
                      for i, (t, o) in enumerate(zip(*levels, strict=True))}
 
@@ -73,20 +79,38 @@ def summarize(redraw: list[dict], blurred: list[dict]) -> dict:
     return result
 
 
+BEST_BY = {"l1": "l1", "total": "l1 + perceptual + identity"}  # what a best-of-k loss may select by
+
+
+def best_of(candidates: list[dict], k: int, by: str) -> dict:
+    """The losses of the best of the first ``k`` candidates by term ``by``: all a best-of-k loss backpropagates."""
+    return min(candidates[:k], key=lambda losses: losses[by])
+
+
 def facade_preference(trainers: dict[int, GANTrainer], data: Path, names: list[str], redraws: int,
-                      mean_colours: bool, pools: list[int]) -> dict:
-    """``summarize`` for each feature blur's trainer (``{taps: trainer}``), over the same redraws."""
+                      mean_colours: bool, pools: list[int], best_of_k: list[int] = ()) -> dict:
+    """``summarize`` for each feature blur's trainer (``{taps: trainer}``), over the same redraws: of one
+    redraw, and of the best of k redraws for each ``best_of_k``, against their mean."""
     meta = json.loads((data / "meta.json").read_text())
-    scored = {taps: ([], []) for taps in trainers}
+    scored = {taps: {"one redraw": [], "mean": []} for taps in trainers}
     for name in tqdm(names, desc="redrawing what the aerial does not show", unit="scene"):
         real, _, draws = redraws_of(data, meta, name, redraws, mean_colours)
-        truth, one = to_model_range(real), to_model_range(draws[0])
+        truth = to_model_range(real)
         mean = to_model_range(np.stack(draws).astype(np.float64).mean(0))
         for taps, trainer in trainers.items():
-            scored[taps][0].append(scene_losses(trainer, truth, one, pools))
-            scored[taps][1].append(scene_losses(trainer, truth, mean, pools))
-    return {"scenes": len(names), "redraws": redraws, "mean_colours": mean_colours,
-            "terms by feature blur": {taps: summarize(*scored[taps]) for taps in trainers}}
+            each = [scene_losses(trainer, truth, to_model_range(d), pools) for d in draws[:max(best_of_k, default=1)]]
+            scored[taps]["one redraw"].append(each[0])
+            scored[taps]["mean"].append(scene_losses(trainer, truth, mean, pools))
+            for k in best_of_k:
+                for label, term in BEST_BY.items():
+                    scored[taps].setdefault(f"best of {k} by {label}", []).append(best_of(each, k, term))
+    result = {"scenes": len(names), "redraws": redraws, "mean_colours": mean_colours,
+              "terms by feature blur": {taps: summarize(s["one redraw"], s["mean"]) for taps, s in scored.items()}}
+    if best_of_k:  # "redraw" in these summaries is the best of k redraws
+        result["best of k by feature blur"] = {
+            taps: {label: summarize(best, s["mean"]) for label, best in s.items() if label.startswith("best of")}
+            for taps, s in scored.items()}
+    return result
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -100,6 +124,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--mean-colours", action="store_true",
                    help="redraw only where the windows are, on walls of the mean colour")
     p.add_argument("--pools", type=int, nargs="*", default=[2, 4, 8], help="block sizes for the pooled L1")
+    p.add_argument("--best-of", type=int, nargs="*", default=[],
+                   help="also score the best of the first k redraws, for each k (2 <= k <= --redraws)")
     p.add_argument("--feature-blur", type=int, nargs="+", default=[GANConfig.feature_blur],
                    help=f"one or more, each as the trainer's --feature-blur: {HELPS['feature_blur']}")
     p.add_argument("--saig-s", default="assets/checkpoints/saig-s", help="the frozen guide of eq. 8 and 9")
@@ -107,6 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.redraws < 2:
         p.error("--redraws must be >= 2")
+    if any(not 2 <= k <= args.redraws for k in args.best_of):
+        p.error(f"--best-of takes k from 2 to --redraws ({args.redraws})")
     try:
         for k in args.pools:
             check_rec_pool(k, "--pools")
@@ -122,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     except (CheckpointError, ValueError) as e:
         p.error(str(e))
     names = [ground.name for _, ground in read_split_csv(data, args.split)][:args.limit]
-    result = facade_preference(trainers, data, names, args.redraws, args.mean_colours, args.pools)
+    result = facade_preference(trainers, data, names, args.redraws, args.mean_colours, args.pools, args.best_of)
     print(json.dumps(result, indent=2))
     if args.out:
         write_json_atomic(args.out, result)

@@ -267,6 +267,9 @@ HELPS = RUN_HELPS | {
     "lambda_id": "weight of the identity loss (eq. 9)",
     "lambda_div": "weight of the diversity loss (eq. 10): 0.1 for CVUSA/CVACT, 1 for VIGOR-GEN",
     "div_every": "compute the diversity loss every this many steps",
+    "best_of": "beyond the paper: draw this many noises per pair and train on the output nearest the target by "
+               "eq. 7 (best-of-many samples); with enough draws the losses no longer favour a blur of what the "
+               "source does not show (1: one draw, as the paper and the shipped models)",
     "diffaug": "DiffAug on every image the discriminators see (--no-diffaug: none)",
     "diffaug_policy": "DiffAug's augmentations: Color then Cutout (as the shipped a2g), or one of them alone "
                       "(the shipped g2a: cutout)",
