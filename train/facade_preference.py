@@ -17,8 +17,9 @@ their gap, the gap relative to the mean's loss, and the share of scenes where th
 
 ``--best-of k`` asks the same of a best-of-k loss (the trainer's ``--best-of``): G draws k outputs and the
 terms score only the one that matches the truth best, so a sampler is scored by its best of k redraws, and the
-blur, the same image under every noise, by itself. It is scored with the best of the first k redraws by L1
-(what the trainer selects by) and by the sum of the three terms.
+blur, the same image under every noise, by itself. It is scored with the best of the first k redraws by L1 per
+pixel (the trainer selects by its own eq. 7: per pixel, or on block means with ``--rec-pool``) and by the sum of
+the three terms.
 
     python -m train.facade_preference --data data/synthcity-test --limit 100 --redraws 8 --mean-colours \\
         --feature-blur 0 3 5
