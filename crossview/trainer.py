@@ -324,13 +324,13 @@ class GANTrainer:
         k, n = self.cfg.best_of, e.shape[0]
         z, z_local = self.G.sample_noise(k * n, device=self.device)  # draw i of pair j is row i * n + j
         self.G.eval()
-        rows = [slice(i * n, (i + 1) * n) for i in range(k)]  # a batch at a time: faster on a CPU than one k-fold
-        images = torch.cat([self.G(e, z[r], z_local[r]).image for r in rows])
+        draws = [slice(i * n, (i + 1) * n) for i in range(k)]  # a batch at a time: faster on a CPU than one k-fold
+        error = torch.stack([reconstruction(target, self.G(e, z[d], z_local[d]).image, self.cfg.rec_pool,
+                                            per_pair=True) for d in draws])  # (draw, pair)
         self.G.train()
-        error = reconstruction(target.repeat(k, 1, 1, 1), images, self.cfg.rec_pool, per_pair=True).view(k, n)
         least, pick = error.min(0)
-        rows = pick * n + torch.arange(n, device=self.device)
-        return z[rows], z_local[rows], (error.mean(0) - least).mean().item()
+        chosen = pick * n + torch.arange(n, device=self.device)
+        return z[chosen], z_local[chosen], (error.mean(0) - least).mean().item()
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, self.cfg.diffaug_policy) if self.cfg.diffaug else x

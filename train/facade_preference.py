@@ -93,24 +93,26 @@ def facade_preference(trainers: dict[int, GANTrainer], data: Path, names: list[s
     """``summarize`` for each feature blur's trainer (``{taps: trainer}``), over the same redraws: of one
     redraw, and of the best of k redraws for each ``best_of_k``, against their mean."""
     meta = json.loads((data / "meta.json").read_text())
-    scored = {taps: {"one redraw": [], "mean": []} for taps in trainers}
+    one, blurred = ({taps: [] for taps in trainers} for _ in range(2))
+    best = {taps: {f"best of {k} by {label}": [] for k in best_of_k for label in BEST_BY} for taps in trainers}
     for name in tqdm(names, desc="redrawing what the aerial does not show", unit="scene"):
         real, _, draws = redraws_of(data, meta, name, redraws, mean_colours)
         truth = to_model_range(real)
         mean = to_model_range(np.stack(draws).astype(np.float64).mean(0))
+        candidates = [to_model_range(d) for d in draws[:max(best_of_k, default=1)]]  # the only ones scored
         for taps, trainer in trainers.items():
-            each = [scene_losses(trainer, truth, to_model_range(d), pools) for d in draws[:max(best_of_k, default=1)]]
-            scored[taps]["one redraw"].append(each[0])
-            scored[taps]["mean"].append(scene_losses(trainer, truth, mean, pools))
+            each = [scene_losses(trainer, truth, c, pools) for c in candidates]
+            one[taps].append(each[0])
+            blurred[taps].append(scene_losses(trainer, truth, mean, pools))
             for k in best_of_k:
                 for label, term in BEST_BY.items():
-                    scored[taps].setdefault(f"best of {k} by {label}", []).append(best_of(each, k, term))
+                    best[taps][f"best of {k} by {label}"].append(best_of(each, k, term))
     result = {"scenes": len(names), "redraws": redraws, "mean_colours": mean_colours,
-              "terms by feature blur": {taps: summarize(s["one redraw"], s["mean"]) for taps, s in scored.items()}}
+              "terms by feature blur": {taps: summarize(one[taps], blurred[taps]) for taps in trainers}}
     if best_of_k:  # "redraw" in these summaries is the best of k redraws
         result["best of k by feature blur"] = {
-            taps: {label: summarize(best, s["mean"]) for label, best in s.items() if label.startswith("best of")}
-            for taps, s in scored.items()}
+            taps: {label: summarize(chosen, blurred[taps]) for label, chosen in best[taps].items()}
+            for taps in trainers}
     return result
 
 
