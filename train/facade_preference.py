@@ -93,7 +93,8 @@ def facade_preference(trainers: dict[int, GANTrainer], data: Path, names: list[s
     """``summarize`` for each feature blur's trainer (``{taps: trainer}``), over the same redraws: of one
     redraw, and of the best of k redraws for each ``best_of_k``, against their mean."""
     meta = json.loads((data / "meta.json").read_text())
-    one, blurred = ({taps: [] for taps in trainers} for _ in range(2))
+    one = {taps: [] for taps in trainers}  # the losses of one redraw per scene
+    blurred = {taps: [] for taps in trainers}  # ... and of the mean of the redraws
     best = {taps: {f"best of {k} by {label}": [] for k in best_of_k for label in BEST_BY} for taps in trainers}
     for name in tqdm(names, desc="redrawing what the aerial does not show", unit="scene"):
         real, _, draws = redraws_of(data, meta, name, redraws, mean_colours)
