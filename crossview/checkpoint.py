@@ -285,6 +285,8 @@ class TrainingCheckpointer:
     def save(self, step: int, modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
              extra: dict | None = None) -> Path:
         name = f"step-{step:09d}"
+        for leftover in self.root.glob(".step-*.tmp"):  # a save killed mid-write (SIGKILL skips atomic_dir's cleanup)
+            shutil.rmtree(leftover, ignore_errors=True)
         with atomic_dir(self.root / name) as tmp:
             for key, module in modules.items():
                 module = getattr(module, "module", module)  # unwrap DDP

@@ -77,6 +77,16 @@ def test_sigkill_at_any_moment_then_resume_ends_exactly_where_an_uninterrupted_r
     assert steps == sorted(set(steps))  # the log was cut back to the resumed step each time, no duplicates
 
 
+def test_a_save_clears_the_leftovers_of_a_save_killed_mid_write(tmp_path):
+    checkpointer = TrainingCheckpointer(tmp_path)
+    leftover = checkpointer.root / ".step-000000003.k1ll3d.tmp"  # what SIGKILL leaves inside atomic_dir
+    leftover.mkdir(parents=True)
+    (leftover / "G.safetensors").write_bytes(b"half a file")
+    checkpointer.save(3, {"G": torch.nn.Linear(2, 2)}, {})
+    assert not leftover.exists()
+    assert sorted(p.name for p in checkpointer.root.iterdir()) == ["latest.json", "step-000000003"]
+
+
 def test_atomic_file_replaces_whole_or_not_at_all(tmp_path):
     path, linked = tmp_path / "meta.json", tmp_path / "copy" / "meta.json"
     path.write_text("old")
