@@ -285,8 +285,13 @@ class TrainingCheckpointer:
     def save(self, step: int, modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
              extra: dict | None = None) -> Path:
         name = f"step-{step:09d}"
-        for leftover in self.root.glob(".step-*.tmp"):  # a save killed mid-write (SIGKILL skips atomic_dir's cleanup)
-            shutil.rmtree(leftover, ignore_errors=True)
+        # A save killed mid-write (SIGKILL skips atomic_dir's and atomic_file's cleanup) leaves temporaries of a
+        # step folder or of latest.json; one process writes this folder, so every temporary here is such a leftover.
+        for leftover in self.root.glob(".*.tmp"):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
         with atomic_dir(self.root / name) as tmp:
             for key, module in modules.items():
                 module = getattr(module, "module", module)  # unwrap DDP

@@ -82,8 +82,11 @@ def test_a_save_clears_the_leftovers_of_a_save_killed_mid_write(tmp_path):
     leftover = checkpointer.root / ".step-000000003.k1ll3d.tmp"  # what SIGKILL leaves inside atomic_dir
     leftover.mkdir(parents=True)
     (leftover / "G.safetensors").write_bytes(b"half a file")
+    half_latest = checkpointer.root / ".latest.json.12345.tmp"  # ... and inside atomic_file
+    half_latest.write_text('{"checkpoint": "step-0')
     checkpointer.save(3, {"G": torch.nn.Linear(2, 2)}, {})
     assert not leftover.exists()
+    assert not half_latest.exists()
     assert sorted(p.name for p in checkpointer.root.iterdir()) == ["latest.json", "step-000000003"]
 
 
